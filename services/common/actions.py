@@ -1,0 +1,103 @@
+"""The actions a job can carry, and their parameters as the worker receives them.
+
+The API validates a request against the host's read model, then sends one of these.
+``password_hash`` is a crypt(3) hash, never a clear-text password, and is left out
+of what is stored in a job (:func:`public_params`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Action(StrEnum):
+    USER_CREATE = "user.create"
+    USER_MODIFY = "user.modify"
+    USER_PASSWORD = "user.password"
+    USER_LOCK = "user.lock"
+    USER_UNLOCK = "user.unlock"
+    USER_DELETE = "user.delete"
+    GROUP_CREATE = "group.create"
+    GROUP_DELETE = "group.delete"
+    GROUP_ADD_MEMBERS = "group.add_members"
+    GROUP_REMOVE_MEMBERS = "group.remove_members"
+
+
+HomeMode = Literal["keep", "remove", "archive"]
+
+SECRET_FIELDS = frozenset({"password_hash"})
+
+
+class UserCreate(BaseModel):
+    login: str
+    full_name: str = ""
+    shell: str | None = None
+    create_home: bool = True
+    groups: list[str] = Field(default_factory=list)
+    password_hash: str | None = None
+
+
+class UserModify(BaseModel):
+    login: str
+    full_name: str | None = None
+    shell: str | None = None
+    groups_add: list[str] = Field(default_factory=list)
+    groups_remove: list[str] = Field(default_factory=list)
+
+
+class UserPassword(BaseModel):
+    login: str
+    password_hash: str
+
+
+class UserRef(BaseModel):
+    login: str
+
+
+class UserDelete(BaseModel):
+    login: str
+    home: HomeMode = "keep"
+
+
+class GroupCreate(BaseModel):
+    name: str
+    gid: int | None = None
+
+
+class GroupRef(BaseModel):
+    name: str
+
+
+class GroupMembers(BaseModel):
+    name: str
+    logins: list[str]
+
+
+PARAMS: dict[Action, type[BaseModel]] = {
+    Action.USER_CREATE: UserCreate,
+    Action.USER_MODIFY: UserModify,
+    Action.USER_PASSWORD: UserPassword,
+    Action.USER_LOCK: UserRef,
+    Action.USER_UNLOCK: UserRef,
+    Action.USER_DELETE: UserDelete,
+    Action.GROUP_CREATE: GroupCreate,
+    Action.GROUP_DELETE: GroupRef,
+    Action.GROUP_ADD_MEMBERS: GroupMembers,
+    Action.GROUP_REMOVE_MEMBERS: GroupMembers,
+}
+
+
+def parse_params(action: Action, raw: dict[str, Any]) -> BaseModel:
+    return PARAMS[action].model_validate(raw)
+
+
+def public_params(params: BaseModel) -> dict[str, Any]:
+    """The parameters fit to store and show: every secret field replaced by a mark."""
+    shown = params.model_dump()
+    for name in SECRET_FIELDS & shown.keys():
+        if shown[name] is not None:
+            shown[name] = "(set)"
+    return shown

@@ -1,0 +1,82 @@
+"""Events: their shape, and the one way to publish them.
+
+An event is ``{id, type, host, job, actor, at, data}``. Its ``id`` is the id Redis
+gives it in the event log (a stream), so it is also the SSE ``id:`` a browser sends
+back as ``Last-Event-ID``. Publishing is one Lua script that appends to the stream and
+publishes on the live channel atomically: the order on the channel is the order in
+the log, which is what lets the events service join replay and live without a gap or
+a duplicate.
+
+The log stores the event without its id (the entry's id is the id); the channel
+carries the full JSON, so the events service serializes nothing per client.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import redis
+
+from services.common import keys
+
+_PUBLISH = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
+local full = '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2)
+redis.call('PUBLISH', KEYS[2], full)
+return id
+"""
+
+
+def body(
+    type: str,
+    host: str | None,
+    data: dict[str, Any] | None = None,
+    *,
+    job: str | None = None,
+    actor: str | None = None,
+) -> bytes:
+    """The event serialized without its id (the log assigns it)."""
+    return orjson.dumps(
+        {
+            "type": type,
+            "host": host,
+            "job": job,
+            "actor": actor,
+            "at": datetime.now(UTC).isoformat(),
+            "data": data or {},
+        }
+    )
+
+
+def with_id(event_id: str, event_body: bytes) -> bytes:
+    """The full event JSON: the log id put in front of a stored body."""
+    return b'{"id":"' + event_id.encode() + b'",' + event_body[1:]
+
+
+class Publisher:
+    """Publishes events through one registered script (one round trip each)."""
+
+    def __init__(self, client: redis.Redis, max_len: int) -> None:
+        self._script = client.register_script(_PUBLISH)
+        self._max_len = max_len
+
+    def publish(
+        self,
+        type: str,
+        host: str | None,
+        data: dict[str, Any] | None = None,
+        *,
+        job: str | None = None,
+        actor: str | None = None,
+    ) -> str:
+        raw = body(type, host, data, job=job, actor=actor)
+        event_id = self._script(keys=[keys.EVENT_STREAM, keys.EVENT_CHANNEL], args=[raw, self._max_len])
+        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
+
+def id_tuple(event_id: str) -> tuple[int, int]:
+    """A stream id as a comparable pair; ``"0"`` and ``"0-0"`` come before every id."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)

@@ -1,0 +1,56 @@
+"""Every Redis key and channel name WMI2 uses, in one place."""
+
+from __future__ import annotations
+
+PREFIX = "wmi"
+
+EVENT_STREAM = f"{PREFIX}:events"
+EVENT_CHANNEL = f"{PREFIX}:events:live"
+HOSTS = f"{PREFIX}:hosts"
+
+
+def host_users(host: str) -> str:
+    """Hash login -> user JSON: the host's users as last read."""
+    return f"{PREFIX}:host:{host}:users"
+
+
+def host_groups(host: str) -> str:
+    """Hash name -> group JSON: the host's groups as last read."""
+    return f"{PREFIX}:host:{host}:groups"
+
+
+def host_info(host: str) -> str:
+    """JSON: the host's shells, uid range and when it was last read."""
+    return f"{PREFIX}:host:{host}:info"
+
+
+def host_heartbeat(host: str) -> str:
+    return f"{PREFIX}:host:{host}:heartbeat"
+
+
+def host_lock(host: str) -> str:
+    """Serializes every change and re-read of one host's account files."""
+    return f"{PREFIX}:host:{host}:lock"
+
+
+def host_queue(host: str) -> str:
+    """The Celery queue that the worker of this host, and only it, consumes."""
+    return f"{PREFIX}.host.{host}"
+
+
+def job_applied(job_id: str) -> str:
+    """Set once a job's change reached the host, so a redelivered job is not applied twice."""
+    return f"{PREFIX}:job:{job_id}:applied"
+
+
+def session(token_digest: str) -> str:
+    return f"{PREFIX}:session:{token_digest}"
+
+
+def sessions_of(login: str) -> str:
+    """Set of the session digests of one WMI account, to end them all at once."""
+    return f"{PREFIX}:sessions:{login}"
+
+
+def login_failures(login: str, client: str) -> str:
+    return f"{PREFIX}:ratelimit:login:{login}:{client}"

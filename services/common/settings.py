@@ -1,0 +1,75 @@
+"""Settings, read from the environment (``WMI_*``) once per process."""
+
+from __future__ import annotations
+
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WMI_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    port: int = 3356
+    bind: str = "0.0.0.0"
+    sysroot: Path | None = None
+    host_name: str = socket.gethostname()
+    redis_url: str | None = None
+    database_url: str | None = None
+    admin_password: SecretStr | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # How many web server processes `wmi2 up` and `wmi2 api` start.
+    web_workers: int = 2
+    session_ttl: int = 8 * 3600
+    event_log_max: int = 10_000
+    # Must exceed the longest task (archiving a large home), or Redis hands a
+    # running task to a second worker.
+    visibility_timeout: int = 3600
+    heartbeat_interval: float = 2.0
+    heartbeat_ttl: float = 6.0
+    sse_heartbeat: float = 15.0
+    sse_queue_size: int = 1000
+    watch_debounce_ms: int = 50
+    access_log: bool = False
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def resolved_sysroot(self) -> Path:
+        return (self.sysroot or self.resolved_data_dir / "sysroot").resolve()
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.resolved_data_dir / "redis.sock"
+
+    @property
+    def resolved_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.redis_socket}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'wmi2.db'}"
+
+    @property
+    def cert_file(self) -> Path:
+        return self.tls_cert or self.resolved_data_dir / "tls" / "cert.pem"
+
+    @property
+    def key_file(self) -> Path:
+        return self.tls_key or self.resolved_data_dir / "tls" / "key.pem"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.resolved_data_dir / "archives"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The worker: the only code that acts on a host's accounts."""
