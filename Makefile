@@ -1,0 +1,51 @@
+# WMI2: `make run` sets up and runs it; `make test` sets up and runs every check.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+# Debian packages: what WMI2 runs on, then what only the tests and benchmarks use.
+RUN_DEBS := redis-server passwd python3-venv
+TEST_DEBS := chromium docker-compose wrk apache2-utils httperf postgresql
+
+.PHONY: setup setup-test run test lint typecheck pytest screenshots clean
+
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT) update -q && $(APT) install -y -q $$missing; fi
+endef
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(call apt_ensure,$(RUN_DEBS))
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e .
+	touch $@
+
+setup-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(call apt_ensure,$(TEST_DEBS))
+	$(PIP) install -q -c constraints.txt -e ".[test]"
+	touch $@
+
+run: setup
+	$(VENV)/bin/wmi2 up
+
+lint: setup-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup-test
+	$(VENV)/bin/mypy
+
+pytest: setup-test
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

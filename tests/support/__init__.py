@@ -1,0 +1,1 @@
+"""Real parts for the tests: a redis-server, service subprocesses, waiting helpers."""

@@ -1,0 +1,32 @@
+"""A change typed on the host's command line, behind WMI2's back, becomes events and shows in the API."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from tests.support.sse import EventCollector
+from tests.support.wait import wait_for
+
+
+def test_useradd_behind_our_back_becomes_user_created(admin: httpx.Client, sysroot: Path) -> None:
+    with EventCollector(admin) as stream:
+        command = ["useradd", "--prefix", str(sysroot), "-c", "Typed By Hand", "--", "mallory"]
+        subprocess.run(command, check=True)
+        event = stream.wait(lambda e: e["type"] == "user.created" and e["data"]["login"] == "mallory")
+    assert event["actor"] is None and event["job"] is None
+    assert event["data"]["external"] is True
+    listed = wait_for(lambda: [u for u in admin.get("/api/v1/users").json() if u["login"] == "mallory"])
+    assert listed[0]["full_name"] == "Typed By Hand"
+
+
+def test_userdel_behind_our_back_becomes_user_deleted(admin: httpx.Client, sysroot: Path) -> None:
+    subprocess.run(["useradd", "--prefix", str(sysroot), "--", "oscar"], check=True)
+    wait_for(lambda: admin.get("/api/v1/users/oscar").status_code == 200)
+    with EventCollector(admin) as stream:
+        subprocess.run(["userdel", "--prefix", str(sysroot), "--", "oscar"], check=True)
+        event = stream.wait(lambda e: e["type"] == "user.deleted" and e["data"]["login"] == "oscar")
+    assert event["actor"] is None
+    assert admin.get("/api/v1/users/oscar").status_code == 404
