@@ -19,6 +19,18 @@ def _cmd_up(_args: argparse.Namespace) -> int:
     return up(get_settings())
 
 
+def _cmd_prepare(_args: argparse.Namespace) -> int:
+    from services.cli.up import prepare
+
+    settings = get_settings()
+    password = prepare(settings)
+    if password:
+        print(f"WMI2 first admin: login admin, password {password}", flush=True)
+    else:
+        print("WMI2 is prepared (its first admin exists already)", flush=True)
+    return 0
+
+
 def _cmd_web(args: argparse.Namespace) -> int:
     from services.cli.serve import serve
 
@@ -91,6 +103,9 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wmi2", description="Web management interface for Linux accounts")
     sub = top.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="run everything on this machine, in the foreground").set_defaults(func=_cmd_up)
+    sub.add_parser(
+        "prepare", help="create the sandbox, certificate, database and first admin if missing"
+    ).set_defaults(func=_cmd_prepare)
     web = sub.add_parser("web", help="serve api and events on one HTTPS origin")
     web.add_argument("--port", type=int, default=None)
     web.set_defaults(func=_cmd_web)
