@@ -1,0 +1,41 @@
+"""What every task of this worker process shares: settings, Redis, the event publisher, the host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import redis
+
+from services.common.events import Publisher
+from services.common.redis import sync_client
+from services.common.settings import Settings, get_settings
+from services.worker.apply import Host
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    settings: Settings
+    client: redis.Redis
+    publisher: Publisher
+    host: Host
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.resolved_database_url
+
+
+def host_of(settings: Settings) -> Host:
+    return Host(name=settings.host_name, sysroot=settings.resolved_sysroot, archive_dir=settings.archive_dir)
+
+
+@lru_cache(maxsize=1)
+def context() -> WorkerContext:
+    settings = get_settings()
+    client = sync_client(settings.resolved_redis_url)
+    return WorkerContext(
+        settings=settings,
+        client=client,
+        publisher=Publisher(client, settings.event_log_max),
+        host=host_of(settings),
+    )

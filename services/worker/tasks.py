@@ -1,0 +1,112 @@
+"""The one task: run a job's action on this host, exactly once, and record how it ended.
+
+A job may be delivered more than once (a redelivery after a worker died, a duplicate
+send). The job's state in SQL tells a finished job from an unfinished one, and a Redis
+mark set right after the change reached the host tells a redelivered job not to apply
+it again. Params may hold a password hash: they are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
+
+from services.common import actions, keys
+from services.common.actions import Action
+from services.common.tasks import RUN_ACTION
+from services.worker import jobs, readmodel
+from services.worker.app import celery_app
+from services.worker.apply import apply
+from services.worker.context import WorkerContext, context
+from services.worker.hostlock import HostBusy, host_lock
+from services.worker.shadow import ToolError
+
+log = logging.getLogger(__name__)
+
+APPLIED_TTL = 24 * 3600
+
+
+class BadJob(Exception):
+    """The job cannot be run as sent; the message says why, without any parameter's value."""
+
+
+def parse(action: str, params: dict[str, Any]) -> tuple[Action, BaseModel]:
+    try:
+        known = Action(action)
+    except ValueError:
+        raise BadJob(f"Unknown action {action!r}.") from None
+    try:
+        return known, actions.parse_params(known, params)
+    except ValidationError as exc:
+        # Only the names of the fields: a validation error repeats the values, hashes included.
+        fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+        raise BadJob(f"The parameters of {action} are invalid: {', '.join(fields)}.") from None
+
+
+def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel) -> str:
+    """Apply the action, unless an earlier delivery of this job already did."""
+    mark = keys.job_applied(job.id)
+    earlier = ctx.client.get(mark)
+    if earlier is not None:
+        log.info("job %s reached the host before: not applied again", job.id)
+        return earlier.decode() if isinstance(earlier, bytes) else str(earlier)
+    result = apply(ctx.host, action, params)
+    ctx.client.set(mark, result, ex=APPLIED_TTL)
+    return result
+
+
+def execute(
+    ctx: WorkerContext, job: jobs.Claimed, action: str, params: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """Run the job under the host lock; return (result, None) or (None, error)."""
+    try:
+        if job.host != ctx.host.name:
+            raise BadJob(f"The job is for host {job.host}, not {ctx.host.name}.")
+        known, parsed = parse(action, params)
+        with host_lock(ctx.client, ctx.host.name):
+            try:
+                return apply_once(ctx, job, known, parsed), None
+            finally:
+                # Even a failed change may have changed something: publish it with this job.
+                readmodel.refresh(
+                    ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot, job=job.id, actor=job.actor
+                )
+    except (ToolError, BadJob, HostBusy) as exc:
+        return None, str(exc)
+    except Exception:
+        log.exception("job %s (%s) failed unexpectedly", job.id, action)
+        return None, "The worker failed unexpectedly; its log says why."
+
+
+def publish(ctx: WorkerContext, type_: str, job: jobs.Claimed, data: dict[str, Any]) -> None:
+    try:
+        ctx.publisher.publish(type_, ctx.host.name, data, job=job.id, actor=job.actor)
+    except redis.RedisError as exc:
+        log.warning("event %s of job %s not published: %s", type_, job.id, exc)
+
+
+@celery_app.task(
+    name=RUN_ACTION,
+    # The database or Redis being briefly away is worth a retry: a retry is safe, see above.
+    autoretry_for=(OperationalError, redis.ConnectionError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=20,
+)
+def run_action(job_id: str, action: str, params: dict[str, Any]) -> None:
+    ctx = context()
+    job = jobs.claim(ctx.database_url, job_id)
+    if job is None:
+        log.info("job %s is finished or unknown: this delivery is ignored", job_id)
+        return
+    log.info("job %s: %s %s, attempt %d", job_id, action, job.target, job.attempts)
+    publish(ctx, "job.running", job, {"action": action, "target": job.target})
+    result, error = execute(ctx, job, action, params)
+    state = jobs.finish(ctx.database_url, job, action, result=result, error=error)
+    outcome = {"error": error} if error is not None else {"result": result}
+    publish(ctx, f"job.{state}", job, {"action": action, "target": job.target, **outcome})
+    log.info("job %s %s", job_id, state)

@@ -1,0 +1,202 @@
+"""The run_action task in a real Celery worker (``wmi2 worker``) on a sandbox host."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+import pytest
+import redis
+from celery import Celery
+from sqlalchemy import func, select
+
+from services.common import keys
+from services.common.db import AuditEntry, Job, init_db, sessionmaker_for
+from services.common.settings import Settings
+from services.common.tasks import RUN_ACTION
+from services.worker.hostlock import host_lock
+from tests.support.processes import Service
+from tests.support.sandbox_files import entry, members
+from tests.support.wait import wait_for
+
+HOST = "testhost"
+HASH = "$6$saltsalt$SECRETHASHMARKERabcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789"
+
+
+class Jobs:
+    """What the api does for a job (record it, send it), and reading it back."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.resolved_database_url
+        init_db(self.url)
+        self.celery = Celery(broker=settings.redis_url)
+
+    def create(self, action: str, target: str, *, state: str = "queued", attempts: int = 0) -> str:
+        job_id = uuid.uuid4().hex
+        with sessionmaker_for(self.url).begin() as session:
+            session.add(Job(id=job_id, host=HOST, action=action, target=target, actor="admin",
+                            state=state, params={}, attempts=attempts))  # fmt: skip
+        return job_id
+
+    def send(self, job_id: str, action: str, params: dict[str, Any]) -> None:
+        self.celery.send_task(RUN_ACTION, args=[job_id, action, params], queue=keys.host_queue(HOST))
+
+    def run(self, action: str, target: str, params: dict[str, Any]) -> str:
+        job_id = self.create(action, target)
+        self.send(job_id, action, params)
+        return job_id
+
+    def get(self, job_id: str) -> Job:
+        with sessionmaker_for(self.url)() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            return job
+
+    def finished(self, job_id: str) -> Job:
+        def done() -> Job | None:
+            job = self.get(job_id)
+            return job if job.state in ("succeeded", "failed") else None
+
+        job = wait_for(done, timeout=60, what=f"job {job_id}")
+        assert job is not None
+        return job
+
+    def audit(self, job_id: str) -> list[AuditEntry]:
+        with sessionmaker_for(self.url)() as session:
+            return list(session.scalars(select(AuditEntry).where(AuditEntry.job_id == job_id)))
+
+    def audit_count(self) -> int:
+        with sessionmaker_for(self.url)() as session:
+            return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+@pytest.fixture
+def jobs(settings: Settings) -> Iterator[Jobs]:
+    made = Jobs(settings)
+    yield made
+    made.celery.close()
+
+
+def events(client: redis.Redis, job: str | None = None) -> list[dict[str, Any]]:
+    found = [orjson.loads(fields[b"d"]) for _id, fields in client.xrange(keys.EVENT_STREAM)]
+    return [e for e in found if job is None or e["job"] == job]
+
+
+def test_a_job_runs_once_and_is_recorded(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    params = {"login": "alice", "full_name": "Alice", "shell": "/bin/bash", "create_home": True,
+              "groups": ["users"], "password_hash": HASH}  # fmt: skip
+    job_id = jobs.run("user.create", "alice", params)
+    job = jobs.finished(job_id)
+    assert (job.state, job.result, job.error) == ("succeeded", "User alice created, home /home/alice", None)
+    assert job.attempts == 1 and job.started_at is not None and job.finished_at is not None
+    assert entry(sysroot, "shadow", "alice") is not None and "alice" in members(sysroot, "users")
+    [audit] = jobs.audit(job_id)
+    assert (audit.actor, audit.action, audit.target, audit.host, audit.outcome) == (
+        "admin", "user.create", "alice", HOST, "succeeded")  # fmt: skip
+    mine = events(redis_client, job_id)
+    assert [e["type"] for e in mine] == ["job.running", "group.created", "user.created", "group.updated",
+                                         "job.succeeded"]  # fmt: skip
+    assert all(e["actor"] == "admin" and e["host"] == HOST for e in mine)
+    assert mine[-1]["data"] == {"action": "user.create", "target": "alice", "result": job.result}
+    assert mine[2]["data"]["login"] == "alice" and mine[2]["data"]["has_password"] is True
+    assert "SECRETHASHMARKER" not in str(events(redis_client)) + worker.output()
+    assert redis_client.hexists(keys.host_users(HOST), "alice")
+
+
+def test_a_tool_error_fails_the_job_with_the_tools_words(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    subprocess.run(["useradd", "-P", str(sysroot), "-M", "--", "erin"], check=True)
+    job_id = jobs.run("group.delete", "erin", {"name": "erin"})
+    job = jobs.finished(job_id)
+    assert job.state == "failed" and job.result is None
+    assert job.error == "groupdel: cannot remove the primary group of user 'erin'"
+    assert entry(sysroot, "group", "erin") is not None
+    assert [a.outcome for a in jobs.audit(job_id)] == ["failed"]
+    failed = events(redis_client, job_id)[-1]
+    assert failed["type"] == "job.failed"
+    assert failed["data"] == {"action": "group.delete", "target": "erin", "error": job.error}
+
+
+def test_bad_params_fail_the_job_without_echoing_them(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis
+) -> None:
+    job_id = jobs.run("user.password", "root", {"login": "root", "password_hash": ["SECRETHASHMARKER"]})
+    job = jobs.finished(job_id)
+    assert job.state == "failed"
+    assert job.error == "The parameters of user.password are invalid: password_hash."
+    assert "SECRETHASHMARKER" not in str(events(redis_client)) + worker.output()
+
+
+def test_a_finished_job_delivered_again_is_not_run_again(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis
+) -> None:
+    params = {"login": "bob", "create_home": False}
+    first = jobs.run("user.create", "bob", params)
+    assert jobs.finished(first).state == "succeeded"
+    jobs.send(first, "user.create", params)
+    # One process takes one task at a time, in order: once the next job is done, so is the duplicate.
+    after = jobs.run("group.create", "lab", {"name": "lab"})
+    assert jobs.finished(after).state == "succeeded"
+    job = jobs.get(first)
+    assert (job.state, job.attempts, job.error) == ("succeeded", 1, None)
+    assert len(jobs.audit(first)) == 1
+    assert [e["type"] for e in events(redis_client, first)].count("job.running") == 1
+
+
+def test_a_job_that_reached_the_host_before_is_not_applied_again(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    """A redelivery after the change was made but before the job was marked finished."""
+    job_id = jobs.create("user.create", "zed", state="running", attempts=1)
+    redis_client.set(keys.job_applied(job_id), "User zed created, without a home")
+    jobs.send(job_id, "user.create", {"login": "zed", "create_home": False})
+    job = jobs.finished(job_id)
+    assert (job.state, job.result, job.attempts) == ("succeeded", "User zed created, without a home", 2)
+    assert entry(sysroot, "passwd", "zed") is None
+
+
+def test_a_worker_killed_mid_task_does_not_lose_the_job(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    with host_lock(redis_client, HOST):
+        # The task claims the job, then waits for the lock that this test holds: it is mid-way.
+        job_id = jobs.run("user.create", "kim", {"login": "kim", "create_home": False})
+        wait_for(lambda: events(redis_client, job_id), timeout=60, what="the job's job.running")
+        assert jobs.get(job_id).state == "running"
+        [child] = psutil.Process(worker.pid).children()
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(30)
+    job = jobs.finished(job_id)
+    assert (job.state, job.attempts) == ("succeeded", 2), job.error
+    assert entry(sysroot, "passwd", "kim") is not None
+    assert [e["type"] for e in events(redis_client, job_id)].count("job.running") == 2
+    assert len(jobs.audit(job_id)) == 1
+
+
+def test_the_watcher_and_heartbeat(worker: Service, redis_client: redis.Redis, sysroot: Path) -> None:
+    subprocess.run(["useradd", "-P", str(sysroot), "-c", "By Hand", "--", "mallory"], check=True)
+
+    def created() -> dict[str, Any] | None:
+        return next((e for e in events(redis_client) if e["type"] == "user.created"), None)
+
+    event = wait_for(created, timeout=60, what="user.created from the watcher")
+    assert event is not None
+    assert event["data"]["login"] == "mallory" and event["data"]["full_name"] == "By Hand"
+    assert event["job"] is None and event["actor"] is None and event["data"]["external"] is True
+    stored = orjson.loads(redis_client.hget(keys.host_users(HOST), "mallory") or b"{}")
+    assert stored["full_name"] == "By Hand"
+    assert redis_client.exists(keys.host_heartbeat(HOST))
+    record = orjson.loads(redis_client.hget(keys.HOSTS, HOST) or b"{}")
+    assert record["pid"] == worker.pid and record["sysroot"] == str(sysroot)
+    worker.stop()
+    assert not redis_client.exists(keys.host_heartbeat(HOST)), "a clean stop ends the heartbeat at once"
