@@ -7,13 +7,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 # Debian packages: what WMI2 runs on, then what only the tests and benchmarks use.
 RUN_DEBS := redis-server passwd python3-venv
-TEST_DEBS := chromium docker-compose wrk apache2-utils httperf postgresql
+TEST_DEBS := chromium docker-compose caddy wrk apache2-utils httperf postgresql
 
 .PHONY: setup setup-test run test lint typecheck pytest screenshots clean
 
 define apt_ensure
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT) update -q && $(APT) install -y -q $$missing; fi
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; $(APT) update -q && $(APT) install -y -q --no-install-recommends $$missing; fi
 endef
 
 setup: $(VENV)/.installed

@@ -31,6 +31,18 @@ def _cmd_prepare(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_migrate(_args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from services.common.db import init_db, schema_revision
+
+    url = get_settings().resolved_database_url
+    init_db(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    print(f"database {shown} is at schema revision {schema_revision(url)}", flush=True)
+    return 0
+
+
 def _cmd_web(args: argparse.Namespace) -> int:
     from services.cli.serve import serve
 
@@ -106,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "prepare", help="create the sandbox, certificate, database and first admin if missing"
     ).set_defaults(func=_cmd_prepare)
+    sub.add_parser("migrate", help="bring the database schema to the latest migration").set_defaults(
+        func=_cmd_migrate
+    )
     web = sub.add_parser("web", help="serve api and events on one HTTPS origin")
     web.add_argument("--port", type=int, default=None)
     web.set_defaults(func=_cmd_web)

@@ -22,5 +22,6 @@ def serve(factory: str, settings: Settings, port: int, *, tls: bool, workers: in
         ssl_certfile=str(settings.cert_file) if tls else None,
         ssl_keyfile=str(settings.key_file) if tls else None,
         proxy_headers=not tls,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=3,
     )

@@ -3,17 +3,44 @@
 SQLite in the data dir by default, PostgreSQL for compose and fleets. The API and the
 worker both write here (the API records jobs, the worker finishes them), from several
 processes: SQLite runs in WAL mode with a busy timeout so that they wait instead of
-failing.
+failing. The schema is made and changed by the Alembic migrations in ``migrations/``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Engine, Index, Integer, String, Text, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The revision whose schema ``create_all`` made, before there were migrations.
+INITIAL_REVISION = "0001"
+# A PostgreSQL advisory lock key of our own: "WMI2" in ASCII.
+MIGRATION_LOCK_KEY = 0x574D4932
 
 
 def utcnow() -> datetime:
@@ -100,6 +127,80 @@ def sessionmaker_for(url: str) -> sessionmaker[Any]:
     return sessionmaker(engine_for(url), expire_on_commit=False)
 
 
+def alembic_config(url: str, connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: no ``alembic.ini``, any working directory."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    # The options go through ConfigParser, which reads "%" as interpolation: a
+    # percent-encoded password in the URL must be doubled to survive.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold a lock that every process migrating this database takes, across processes and hosts."""
+    if engine.dialect.name == "postgresql":
+        # A session-level advisory lock, on a connection of its own: it outlives the
+        # migration's transactions and goes with the session if this process dies.
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        # Another dialect (WMI2 runs on SQLite and PostgreSQL), or a database in this
+        # process's memory: nobody to wait for.
+        yield
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # flock on a file beside the database: released by the kernel if this process dies.
+    with open(path.with_name(path.name + ".migrate-lock"), "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 def init_db(url: str) -> None:
-    """Create the schema where it is missing."""
-    Base.metadata.create_all(engine_for(url))
+    """Bring the database's schema to the latest migration (``alembic upgrade head``).
+
+    Every process that uses the database may call this at start (``wmi2 prepare`` and
+    ``wmi2 migrate`` do; so may api and worker), several at once as in compose: the
+    migration runs under a lock that all of them take (PostgreSQL: an advisory lock;
+    SQLite: ``flock`` on ``<database>.migrate-lock``), so one migrates while the others
+    wait, then find the schema at head and change nothing. A database that an older WMI2
+    made with ``create_all`` (tables, but no ``alembic_version``) is first stamped at the
+    initial revision, whose schema it has, then upgraded.
+    """
+    from alembic import command
+
+    engine = engine_for(url)
+    with _migration_lock(engine), engine.connect() as connection:
+        config = alembic_config(url, connection)
+        tables = set(inspect(connection).get_table_names())
+        if "alembic_version" not in tables and {"admins", "jobs", "audit"} <= tables:
+            command.stamp(config, INITIAL_REVISION)
+        command.upgrade(config, "head")
+        connection.commit()
+
+
+def schema_revision(url: str) -> str | None:
+    """The migration the database is at, or None before the first one."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine_for(url).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

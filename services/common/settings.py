@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     sse_queue_size: int = 1000
     watch_debounce_ms: int = 50
     access_log: bool = False
+    # The addresses whose X-Forwarded-For/-Proto the web services believe (uvicorn's
+    # forwarded_allow_ips, comma-separated, or "*"): the proxy in front of them. Compose
+    # sets "*", since there only the proxy can reach the api and events ports.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @property
     def resolved_data_dir(self) -> Path:
