@@ -1,0 +1,149 @@
+"""Jobs: record one, announce it, hand it to its host's worker through Celery.
+
+Order matters: the row exists before the event that names it, and both before the task,
+so that whatever the worker does next (update the row, publish job.running) finds them.
+A broker that cannot be reached turns into a 503 within a few seconds, and the job that
+was recorded is marked failed with that reason rather than left queued forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import redis
+from celery import Celery
+from fastapi import HTTPException, status
+from kombu.exceptions import OperationalError
+from pydantic import BaseModel
+from sqlalchemy.orm import Session as DbSession
+
+from services.api.core import readmodel
+from services.common import keys, tasks
+from services.common.actions import Action, public_params
+from services.common.db import AuditEntry, Job, utcnow
+from services.common.events import Publisher
+from services.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Fail fast: a web request waits on these, and an admin prefers a clear 503 in three
+# seconds to a spinner. Two quick retries absorb a broker restart.
+_CONNECT_TIMEOUT = 2.0
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
+
+
+class BrokerDown(Exception):
+    """The task could not be handed to the broker."""
+
+
+def broker_url(redis_url: str) -> str:
+    """kombu spells a Unix socket ``redis+socket://``; redis-py spells it ``unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+class JobQueue:
+    """A Celery app used only to send tasks: no result backend, no task registry."""
+
+    def __init__(self, redis_url: str, visibility_timeout: int) -> None:
+        self.app = Celery("wmi2-api", broker=broker_url(redis_url), set_as_current=False)
+        self.app.conf.update(
+            broker_connection_timeout=_CONNECT_TIMEOUT,
+            broker_connection_retry=False,
+            task_publish_retry_policy=_PUBLISH_RETRY,
+            broker_transport_options={
+                "socket_connect_timeout": _CONNECT_TIMEOUT,
+                "socket_timeout": _CONNECT_TIMEOUT,
+                # The same value as the worker's, which is the one that matters.
+                "visibility_timeout": visibility_timeout,
+            },
+        )
+
+    def send(self, job_id: str, action: Action, params: BaseModel, host: str) -> None:
+        args = [job_id, action.value, params.model_dump()]
+        try:
+            self.app.send_task(
+                tasks.RUN_ACTION,
+                args=args,
+                queue=keys.host_queue(host),
+                task_id=job_id,
+                # What a worker logs for the task: the public parameters, never a hash.
+                argsrepr=repr([job_id, action.value, public_params(params)]),
+            )
+        except (OperationalError, redis.RedisError, OSError) as exc:
+            raise BrokerDown(str(exc) or type(exc).__name__) from exc
+
+    def close(self) -> None:
+        self.app.close()
+
+
+@dataclass
+class Submitter:
+    """Everything one mutating request needs to turn a validated change into a job."""
+
+    db: DbSession
+    redis: redis.Redis
+    publisher: Publisher
+    queue: JobQueue
+    host: str
+    actor: str
+
+    def snapshot(self) -> readmodel.HostSnapshot:
+        return readmodel.snapshot(self.redis, self.host)
+
+    def submit(self, action: Action, target: str, params: BaseModel) -> Job:
+        job = self._record(action, target, params)
+        try:
+            self.publisher.publish(
+                "job.queued",
+                self.host,
+                {"action": action.value, "target": target},
+                job=job.id,
+                actor=self.actor,
+            )
+            self.queue.send(job.id, action, params, self.host)
+        except (BrokerDown, redis.RedisError) as exc:
+            self._fail(job, exc)
+        return job
+
+    def _record(self, action: Action, target: str, params: BaseModel) -> Job:
+        job = Job(
+            id=uuid4().hex,
+            state="queued",
+            host=self.host,
+            action=action.value,
+            target=target,
+            actor=self.actor,
+            params=public_params(params),
+        )
+        audit = AuditEntry(
+            actor=self.actor,
+            action=action.value,
+            target=target,
+            host=self.host,
+            outcome="queued",
+            job_id=job.id,
+        )
+        self.db.add_all([job, audit])
+        self.db.commit()
+        return job
+
+    def _fail(self, job: Job, exc: Exception) -> None:
+        reason = f"The job queue could not be reached ({exc}); nothing was changed on {self.host}."
+        log.warning("job %s not enqueued: %s", job.id, exc)
+        job.state, job.error, job.finished_at = "failed", reason, utcnow()
+        self.db.commit()
+        try:
+            data: dict[str, Any] = {"action": job.action, "target": job.target, "error": reason}
+            self.publisher.publish("job.failed", self.host, data, job=job.id, actor=self.actor)
+        except redis.RedisError:
+            pass  # Redis is what is down; the row in the database says it all.
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
+
+
+def make_queue(settings: Settings) -> JobQueue:
+    return JobQueue(settings.resolved_redis_url, settings.visibility_timeout)

@@ -1,0 +1,127 @@
+"""Every dependency the routes declare, as ``Annotated`` aliases.
+
+The per-process resources (settings, Redis clients, the Celery producer, the event
+publisher) live on ``app.state``, made by :func:`services.api.main.create_app`, so that a
+test can build an app from its own settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+import redis
+import redis.asyncio
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyCookie, APIKeyHeader
+from sqlalchemy.orm import Session as DbSession
+
+from services.api.core.jobs import JobQueue, Submitter
+from services.common.db import sessionmaker_for
+from services.common.events import Publisher
+from services.common.sessions import COOKIE, Session, read_session_async
+from services.common.settings import Settings
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Declared as security schemes so that the OpenAPI document says how to authenticate.
+cookie_scheme = APIKeyCookie(name=COOKIE, auto_error=False, description="The session cookie set at login.")
+csrf_scheme = APIKeyHeader(
+    name=CSRF_HEADER, auto_error=False, description="The csrf_token given at login; every mutation sends it."
+)
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_redis(request: Request) -> redis.Redis:
+    """The blocking client: for sync routes, which run in the thread pool."""
+    client: redis.Redis = request.app.state.redis
+    return client
+
+
+async def get_async_redis(request: Request) -> redis.asyncio.Redis:
+    """The event loop's client: for async routes."""
+    client: redis.asyncio.Redis = request.app.state.async_redis
+    return client
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[redis.Redis, Depends(get_redis)]
+AsyncRedisDep = Annotated[redis.asyncio.Redis, Depends(get_async_redis)]
+
+
+def get_db(settings: SettingsDep) -> Iterator[DbSession]:
+    with sessionmaker_for(settings.resolved_database_url)() as db:
+        yield db
+
+
+DbDep = Annotated[DbSession, Depends(get_db)]
+
+
+async def get_host(request: Request, settings: SettingsDep) -> str:
+    """The managed host: one for now; a ``{host}`` in the path once routes are mounted per host."""
+    host: str = request.path_params.get("host", settings.host_name)
+    return host
+
+
+HostDep = Annotated[str, Depends(get_host)]
+
+
+async def current_session(
+    aredis: AsyncRedisDep, token: Annotated[str | None, Security(cookie_scheme)] = None
+) -> Session:
+    session = await read_session_async(aredis, token)
+    if session is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "You are not logged in, or your session has expired: log in again."
+        )
+    return session
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+async def csrf_checked(
+    request: Request, session: CurrentSession, token: Annotated[str | None, Security(csrf_scheme)] = None
+) -> Session:
+    """A mutation must prove it comes from a page (or a script) that was given the token."""
+    if request.method not in SAFE_METHODS and not (
+        token and secrets.compare_digest(token.encode(), session.csrf_token.encode())
+    ):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"Missing or wrong {CSRF_HEADER} header: send the csrf_token given at login.",
+        )
+    return session
+
+
+CsrfSession = Annotated[Session, Depends(csrf_checked)]
+
+
+async def admin_session(session: CsrfSession) -> Session:
+    if session.role != "admin":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"Your WMI account has the role {session.role!r}: "
+            "it can read, but only an admin can change things.",
+        )
+    return session
+
+
+AdminSession = Annotated[Session, Depends(admin_session)]
+
+
+async def get_submitter(
+    request: Request, session: AdminSession, db: DbDep, client: RedisDep, host: HostDep
+) -> Submitter:
+    publisher: Publisher = request.app.state.publisher
+    queue: JobQueue = request.app.state.job_queue
+    return Submitter(db=db, redis=client, publisher=publisher, queue=queue, host=host, actor=session.login)
+
+
+SubmitterDep = Annotated[Submitter, Depends(get_submitter)]

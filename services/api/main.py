@@ -1,0 +1,68 @@
+"""The API gateway's ASGI app: ``uvicorn --factory services.api.main:create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.api import errors
+from services.api.core.jobs import make_queue
+from services.api.routes import groups, health, hosts, jobs, pages, session, users
+from services.common.db import init_db
+from services.common.events import Publisher
+from services.common.redis import async_client, sync_client
+from services.common.settings import Settings, get_settings
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (health, session, users, groups, jobs, hosts):
+        router.include_router(module.router)
+    return router
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # Migrates the schema if needed (under a lock: several web workers start at once), so
+    # that `wmi2 api` alone works on an empty data dir.
+    init_db(settings.resolved_database_url)
+    # An asyncio client belongs to one event loop: made here, in the loop that serves.
+    app.state.async_redis = async_client(settings.resolved_redis_url)
+    try:
+        yield
+    finally:
+        await app.state.async_redis.aclose()
+        app.state.job_queue.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="WMI2",
+        summary="Web management interface for the accounts of Linux hosts.",
+        version="0.1.0",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.redis = sync_client(settings.resolved_redis_url)
+    app.state.publisher = Publisher(app.state.redis, settings.event_log_max)
+    app.state.job_queue = make_queue(settings)
+    app.state.pages = pages.Pages(WEB / "templates")
+    errors.install(app)
+    # First of all routes: the login page is the one load-tested (see pages.LoginPage).
+    app.router.add_route("/login/", app.state.pages.login_page, methods=["GET"], include_in_schema=False)
+    app.include_router(pages.router)
+    app.include_router(api_router())
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    return app

@@ -1,0 +1,55 @@
+"""The host's groups and their members: read from the read model, changed through jobs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response, status
+
+from services.api import schemas
+from services.api.core import readmodel, validation
+from services.api.deps import AsyncRedisDep, CurrentSession, HostDep, SubmitterDep
+from services.api.responses import ACCEPTED, PROBLEMS, accepted, raw_json
+from services.common.accounts import Group
+from services.common.actions import Action
+
+router = APIRouter(prefix="/groups", tags=["groups"])
+
+
+@router.get("", response_model=list[Group])
+async def list_groups(
+    _: CurrentSession, aredis: AsyncRedisDep, host: HostDep, system: bool = False
+) -> Response:
+    """The host's groups, by name; system groups only with ``?system=true``."""
+    return raw_json(await readmodel.groups_json(aredis, host, system))
+
+
+@router.get("/{name}", response_model=Group, responses=PROBLEMS)
+async def get_group(name: str, _: CurrentSession, aredis: AsyncRedisDep, host: HostDep) -> Response:
+    raw = await readmodel.group_json(aredis, host, name)
+    if raw is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no group {name!r} on host {host!r}.")
+    return raw_json(raw)
+
+
+@router.post("", **ACCEPTED)
+def create_group(body: schemas.GroupCreateIn, jobs: SubmitterDep) -> Response:
+    params = validation.group_create(jobs.snapshot(), body)
+    return accepted(jobs.submit(Action.GROUP_CREATE, body.name, params))
+
+
+@router.delete("/{name}", **ACCEPTED)
+def delete_group(name: str, jobs: SubmitterDep) -> Response:
+    params = validation.group_delete(jobs.snapshot(), name)
+    return accepted(jobs.submit(Action.GROUP_DELETE, name, params))
+
+
+@router.post("/{name}/members", **ACCEPTED)
+def add_members(name: str, body: schemas.MembersIn, jobs: SubmitterDep) -> Response:
+    """Add many users to a group at once; those already in it are left out of the job."""
+    params = validation.group_add_members(jobs.snapshot(), name, body)
+    return accepted(jobs.submit(Action.GROUP_ADD_MEMBERS, name, params))
+
+
+@router.delete("/{name}/members", **ACCEPTED)
+def remove_members(name: str, body: schemas.MembersIn, jobs: SubmitterDep) -> Response:
+    params = validation.group_remove_members(jobs.snapshot(), name, body)
+    return accepted(jobs.submit(Action.GROUP_REMOVE_MEMBERS, name, params))

@@ -1,0 +1,62 @@
+"""The WMI session: log in (JSON), see who is logged in, log out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, Response, Security, status
+
+from services.api import schemas
+from services.api.core import auth
+from services.api.deps import CsrfSession, CurrentSession, DbDep, RedisDep, SettingsDep, cookie_scheme
+from services.common.sessions import end_session
+
+router = APIRouter(prefix="/session", tags=["session"])
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "",
+    response_model=schemas.SessionOut,
+    responses={401: {"model": schemas.Problem}, 429: {"model": schemas.Problem}},
+)
+def log_in(
+    body: schemas.LoginIn,
+    request: Request,
+    response: Response,
+    db: DbDep,
+    client: RedisDep,
+    settings: SettingsDep,
+) -> schemas.SessionOut:
+    """Log in; the answer's csrf_token goes in the X-CSRF-Token header of every later mutation."""
+    try:
+        token, session = auth.log_in(
+            db, client, body.login, body.password, client_address(request), settings.session_ttl
+        )
+    except auth.LoginRefused as refused:
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+        raise HTTPException(refused.status_code, refused.detail, headers=headers) from None
+    auth.set_cookie(response, token, settings.session_ttl)
+    return schemas.SessionOut(login=session.login, role=session.role, csrf_token=session.csrf_token)
+
+
+@router.get("", response_model=schemas.SessionOut)
+async def who_am_i(session: CurrentSession) -> schemas.SessionOut:
+    """The current session, with its csrf_token (for a script that kept only the cookie)."""
+    return schemas.SessionOut(login=session.login, role=session.role, csrf_token=session.csrf_token)
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+def log_out(
+    session: CsrfSession,
+    client: RedisDep,
+    token: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Response:
+    if token:
+        end_session(client, token, session.login)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    auth.clear_cookie(response)
+    return response

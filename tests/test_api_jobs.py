@@ -1,0 +1,303 @@
+"""Good mutations become jobs (row, event, Celery message); reads come from the read model and job table."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import crypt_r
+import httpx
+import orjson
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from services.api.core.jobs import JobQueue, broker_url
+from services.api.main import create_app
+from services.common import keys, tasks
+from services.common.sessions import COOKIE
+from tests.support.api_app import ADMIN, HOST, ApiWorld, queued_messages, session_cookie
+from tests.support.ports import free_port
+from tests.support.redis_server import RedisServer
+from tests.support.wait import wait_for
+
+pytest_plugins = ["tests.support.api_fixtures"]
+
+PASSWORD = "Tr0ub4dor&3-api-marker"
+
+
+def _events(api: ApiWorld) -> list[dict[str, Any]]:
+    return [{"id": i.decode(), **orjson.loads(f[b"d"])} for i, f in api.redis.xrange(keys.EVENT_STREAM)]
+
+
+def _redis_dump(api: ApiWorld) -> bytes:
+    """Every key and value, whatever its type; queued messages also with their bodies decoded."""
+    parts: list[bytes] = []
+    client = api.redis
+    for key in client.scan_iter(count=1000):
+        kind = client.type(key)
+        parts.append(key)
+        if kind == b"string":
+            parts.append(client.get(key) or b"")
+        elif kind == b"hash":
+            parts.extend(b"%s=%s" % kv for kv in client.hgetall(key).items())
+        elif kind == b"list":
+            parts.extend(client.lrange(key, 0, -1))
+        elif kind == b"set":
+            parts.extend(client.smembers(key))
+        elif kind == b"zset":
+            parts.extend(client.zrange(key, 0, -1))
+        elif kind == b"stream":
+            parts.extend(v for _id, fields in client.xrange(key) for v in fields.values())
+    parts.extend(orjson.dumps(m["args"]) for m in queued_messages(client))
+    return b"\n".join(parts)
+
+
+def test_a_new_user_becomes_a_job_an_event_and_a_message_carrying_only_a_hash(api: ApiWorld) -> None:
+    body = {
+        "login": "zoe",
+        "full_name": "Zoe Z",
+        "shell": "/bin/bash",
+        "groups": ["devs"],
+        "password": PASSWORD,
+    }
+    response = api.admin().post("/api/v1/users", json=body)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    job_id = accepted["id"]
+    assert accepted == {"id": job_id, "state": "queued", "url": f"/api/v1/jobs/{job_id}"}
+    assert response.headers["location"] == accepted["url"]
+
+    job = api.job(job_id)
+    assert job is not None and (job.state, job.action, job.target, job.actor, job.host) == (
+        "queued", "user.create", "zoe", ADMIN[0], HOST)  # fmt: skip
+    assert job.params["password_hash"] == "(set)" and job.params["groups"] == ["devs"]
+
+    [event] = [e for e in _events(api) if e["type"] == "job.queued"]
+    assert (event["job"], event["actor"], event["host"]) == (job_id, ADMIN[0], HOST)
+    assert event["data"] == {"action": "user.create", "target": "zoe"}
+
+    [message] = queued_messages(api.redis)
+    assert message["headers"]["task"] == tasks.RUN_ACTION and message["headers"]["id"] == job_id
+    task_job, action, params = message["args"]
+    assert (task_job, action, params["login"], params["create_home"]) == (job_id, "user.create", "zoe", True)
+    hashed = params["password_hash"]
+    assert hashed.startswith("$6$") and crypt_r.crypt(PASSWORD, hashed) == hashed
+    # What a worker logs of the task shows no hash either.
+    assert "$6$" not in message["headers"]["argsrepr"]
+    assert PASSWORD.encode() not in message["raw"]
+
+    assert PASSWORD.encode() not in _redis_dump(api)
+    for path in api.settings.data_dir.rglob("*"):
+        if path.is_file():
+            assert PASSWORD.encode() not in path.read_bytes(), path
+    assert api.admin().get(accepted["url"]).json()["params"]["password_hash"] == "(set)"
+
+
+def test_a_password_change_sends_a_fresh_hash_and_keeps_the_password_out(api: ApiWorld) -> None:
+    response = api.admin().post("/api/v1/users/alice/password", json={"password": PASSWORD})
+    assert response.status_code == 202
+    [message] = queued_messages(api.redis)
+    _, action, params = message["args"]
+    assert action == "user.password" and params["login"] == "alice"
+    assert crypt_r.crypt(PASSWORD, params["password_hash"]) == params["password_hash"]
+    assert PASSWORD.encode() not in _redis_dump(api)
+    assert api.job(response.json()["id"]).params == {"login": "alice", "password_hash": "(set)"}  # type: ignore[union-attr]
+
+
+# method, path, request arguments, action, target, the parameters the worker gets.
+USERS, GROUPS = "/api/v1/users", "/api/v1/groups"
+GOOD: list[tuple[str, str, dict[str, Any], str, str, dict[str, Any]]] = [
+    (
+        "POST",
+        USERS,
+        {"json": {"login": "yan", "create_home": False}},
+        "user.create",
+        "yan",
+        {
+            "login": "yan",
+            "full_name": "",
+            "shell": None,
+            "create_home": False,
+            "groups": [],
+            "password_hash": None,
+        },
+    ),
+    (
+        "PATCH",
+        f"{USERS}/alice",
+        {"json": {"groups": ["users", "devs"], "shell": "/bin/sh"}},
+        "user.modify",
+        "alice",
+        {
+            "login": "alice",
+            "full_name": None,
+            "shell": "/bin/sh",
+            "groups_add": ["devs"],
+            "groups_remove": ["audio"],
+        },
+    ),
+    (
+        "PATCH",
+        f"{USERS}/bob",
+        {"json": {"full_name": "", "groups_add": ["users", "users"]}},
+        "user.modify",
+        "bob",
+        {"login": "bob", "full_name": "", "shell": None, "groups_add": ["users"], "groups_remove": []},
+    ),
+    (
+        "DELETE",
+        f"{USERS}/alice",
+        {"params": {"home": "archive"}},
+        "user.delete",
+        "alice",
+        {"login": "alice", "home": "archive"},
+    ),
+    ("DELETE", f"{USERS}/bob", {}, "user.delete", "bob", {"login": "bob", "home": "keep"}),
+    ("POST", f"{USERS}/alice/lock", {}, "user.lock", "alice", {"login": "alice"}),
+    ("POST", f"{USERS}/alice/unlock", {}, "user.unlock", "alice", {"login": "alice"}),
+    (
+        "POST",
+        GROUPS,
+        {"json": {"name": "lab", "gid": 2001}},
+        "group.create",
+        "lab",
+        {"name": "lab", "gid": 2001},
+    ),
+    ("POST", GROUPS, {"json": {"name": "lab2"}}, "group.create", "lab2", {"name": "lab2", "gid": None}),
+    ("DELETE", f"{GROUPS}/devs", {}, "group.delete", "devs", {"name": "devs"}),
+    (
+        "POST",
+        f"{GROUPS}/devs/members",
+        {"json": {"logins": ["alice", "bob", "bob"]}},
+        "group.add_members",
+        "devs",
+        {"name": "devs", "logins": ["bob"]},
+    ),
+    (
+        "DELETE",
+        f"{GROUPS}/users/members",
+        {"json": {"logins": ["alice", "bob"]}},
+        "group.remove_members",
+        "users",
+        {"name": "users", "logins": ["alice"]},
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "action", "target", "params"), GOOD)
+def test_each_action_reaches_the_host_queue_as_the_worker_expects(
+    api: ApiWorld,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    action: str,
+    target: str,
+    params: dict[str, Any],
+) -> None:
+    response = api.admin().request(method, path, **kwargs)
+    assert response.status_code == 202, response.text
+    [message] = queued_messages(api.redis)
+    assert message["args"] == [response.json()["id"], action, params]
+    job = api.job(response.json()["id"])
+    assert job is not None and (job.action, job.target, job.params) == (action, target, params)
+
+
+def test_jobs_are_listed_newest_first_with_paging_and_a_state_filter(api: ApiWorld) -> None:
+    admin = api.admin()
+    ids = [admin.post(f"/api/v1/users/{login}/lock").json()["id"] for login in ("alice", "bob", "root")]
+    listed = admin.get("/api/v1/jobs").json()
+    assert [j["id"] for j in listed] == ids[::-1]
+    assert set(listed[0]) == {"id", "state", "action", "target", "actor", "host", "created_at",
+                              "finished_at", "result", "error", "params"}  # fmt: skip
+    assert listed[0]["created_at"].endswith("Z") and listed[0]["finished_at"] is None
+    assert [j["id"] for j in admin.get("/api/v1/jobs", params={"limit": 1, "offset": 1}).json()] == [ids[1]]
+    assert len(admin.get("/api/v1/jobs", params={"state": "queued"}).json()) == 3
+    assert admin.get("/api/v1/jobs", params={"state": "failed"}).json() == []
+    assert admin.get(f"/api/v1/jobs/{ids[0]}").json()["target"] == "alice"
+    missing = admin.get("/api/v1/jobs/nope")
+    assert missing.status_code == 404 and missing.json()["detail"] == "There is no job 'nope'."
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[httpx.Client]:
+    """An app served by uvicorn on a thread of this process, so that the test can reach into it."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, timeout=30, what="uvicorn on a thread")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_broker_that_cannot_be_reached_answers_503_and_fails_the_job(api: ApiWorld) -> None:
+    """In process, to point the producer at a dead broker while Redis itself stays up."""
+    app = create_app(api.settings)
+    app.state.job_queue = JobQueue("redis://127.0.0.1:1/0", visibility_timeout=60)
+    with serving(app) as client:
+        login = client.post("/api/v1/session", json={"login": ADMIN[0], "password": ADMIN[1]})
+        client.headers.update({"Cookie": f"{COOKIE}={session_cookie(login)}",
+                               "X-CSRF-Token": login.json()["csrf_token"]})  # fmt: skip
+        started = time.monotonic()
+        response = client.post("/api/v1/users/alice/lock")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 503 and "could not be reached" in response.json()["detail"]
+    assert elapsed < 5
+    [job] = api.admin().get("/api/v1/jobs").json()
+    assert job["state"] == "failed" and "could not be reached" in job["error"] and job["finished_at"]
+    assert [e["type"] for e in _events(api)] == ["job.queued", "job.failed"]
+    assert queued_messages(api.redis) == []
+
+
+def test_a_redis_that_cannot_be_reached_answers_503(api: ApiWorld, redis_server: RedisServer) -> None:
+    admin = api.admin()
+    redis_server.stop()
+    try:
+        for response in (admin.get("/api/v1/users"), admin.post("/api/v1/users/alice/lock")):
+            assert response.status_code == 503 and "Redis cannot be reached" in response.json()["detail"]
+        assert admin.get("/api/v1/health").status_code == 200
+    finally:
+        redis_server.start()
+    assert api.recorded().jobs == 0
+    assert wait_for(lambda: admin.get("/api/v1/users").status_code == 200, timeout=30, what="recovery")
+
+
+def test_broker_url_spells_a_unix_socket_the_kombu_way() -> None:
+    assert broker_url("unix:///var/wmi/redis.sock") == "redis+socket:///var/wmi/redis.sock"
+    assert broker_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def test_users_and_groups_come_from_the_read_model(api: ApiWorld) -> None:
+    viewer = api.viewer()
+    users = viewer.get("/api/v1/users").json()
+    assert [u["login"] for u in users] == ["alice", "bob"]
+    assert set(users[0]) == {"login", "uid", "gid", "primary_group", "full_name", "home", "shell", "groups",
+                             "locked", "has_password", "last_change", "system"}  # fmt: skip
+    everyone = [u["login"] for u in viewer.get("/api/v1/users", params={"system": True}).json()]
+    assert "root" in everyone and everyone == sorted(everyone)
+    assert viewer.get("/api/v1/users/root").json()["uid"] == 0
+    assert viewer.get("/api/v1/users/nobody-here").status_code == 404
+    assert [g["name"] for g in viewer.get("/api/v1/groups").json()] == ["alice", "bob", "devs"]
+    assert "sudo" in [g["name"] for g in viewer.get("/api/v1/groups", params={"system": True}).json()]
+    assert viewer.get("/api/v1/groups/devs").json()["members"] == ["alice"]
+    assert viewer.get("/api/v1/groups/nope").status_code == 404
+
+
+def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
+    viewer = api.viewer()
+    assert viewer.get("/api/v1/hosts").json() == [{"name": HOST, "online": False, "last_seen": None}]
+    api.redis.hset(keys.HOSTS, mapping={HOST: b"{}", "other": b"{}"})
+    api.redis.set(keys.host_heartbeat(HOST), "2026-01-01T00:00:00.500000+00:00", ex=10)
+    hosts = viewer.get("/api/v1/hosts").json()
+    assert hosts == [
+        {"name": HOST, "online": True, "last_seen": "2026-01-01T00:00:00.500000+00:00"},
+        {"name": "other", "online": False, "last_seen": None},
+    ]

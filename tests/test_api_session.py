@@ -1,0 +1,179 @@
+"""Logging in and out of the WMI: JSON and form, rate limit, audit, CSRF; the pages and health."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from services.api.core.auth import FAILURE_LIMIT
+from services.common import keys
+from services.common.db import AuditEntry
+from services.common.sessions import COOKIE, digest
+from tests.support.api_app import ADMIN, DISABLED, VIEWER, ApiWorld, session_cookie
+
+pytest_plugins = ["tests.support.api_fixtures"]
+
+WRONG = "Wrong login or password."
+
+
+def _login(api: ApiWorld, login: str, password: str, client: str = "") -> httpx.Response:
+    headers = {"X-Forwarded-For": client} if client else None
+    return api.anonymous().post(
+        "/api/v1/session", json={"login": login, "password": password}, headers=headers
+    )
+
+
+def _audit(api: ApiWorld) -> list[tuple[str | None, str, str | None]]:
+    with api.db() as db:
+        entries = db.scalars(
+            select(AuditEntry).where(AuditEntry.action == "session.login").order_by(AuditEntry.id)
+        )
+        return [(e.actor, e.outcome, e.detail) for e in entries]
+
+
+def test_login_answers_the_session_and_sets_a_strict_cookie(api: ApiWorld) -> None:
+    response = _login(api, *ADMIN)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["login"] == ADMIN[0] and body["role"] == "admin" and len(body["csrf_token"]) > 20
+    cookie = response.headers["set-cookie"]
+    attributes = {part.strip().lower() for part in cookie.split(";")}
+    assert {"httponly", "secure", "samesite=strict", "path=/"} <= attributes
+    token = session_cookie(response)
+    # Redis holds the session under the token's digest, never the token itself.
+    assert api.redis.exists(keys.session(digest(token)))
+    assert api.redis.ttl(keys.session(digest(token))) > 0
+    assert not any(token.encode() in k for k in api.redis.scan_iter())
+    assert _audit(api) == [(ADMIN[0], "succeeded", None)]
+
+
+def test_the_session_answers_who_is_logged_in(api: ApiWorld) -> None:
+    me = api.viewer().get("/api/v1/session")
+    assert me.status_code == 200 and me.json()["login"] == VIEWER[0] and me.json()["role"] == "viewer"
+
+
+def test_unknown_login_and_wrong_password_get_the_same_401(api: ApiWorld) -> None:
+    wrong_password = _login(api, ADMIN[0], "not-the-password")
+    unknown_login = _login(api, "nobody-at-all", ADMIN[1])
+    assert wrong_password.status_code == unknown_login.status_code == 401
+    assert wrong_password.json() == unknown_login.json() == {"detail": WRONG}
+    assert "set-cookie" not in wrong_password.headers
+    assert [(a, o) for a, o, _ in _audit(api)] == [(ADMIN[0], "failed"), ("nobody-at-all", "failed")]
+
+
+def test_a_disabled_account_cannot_log_in(api: ApiWorld) -> None:
+    response = _login(api, *DISABLED)
+    assert response.status_code == 401 and "disabled" in response.json()["detail"]
+    assert "set-cookie" not in response.headers
+    assert _audit(api) == [(DISABLED[0], "failed", "account disabled")]
+
+
+def test_the_eleventh_failure_in_a_row_gets_429_for_that_login_and_client(api: ApiWorld) -> None:
+    for _ in range(FAILURE_LIMIT):
+        assert _login(api, ADMIN[0], "guess", client="203.0.113.7").status_code == 401
+    limited = _login(api, *ADMIN, client="203.0.113.7")
+    assert limited.status_code == 429 and "wait" in limited.json()["detail"]
+    assert 0 < int(limited.headers["Retry-After"]) <= 300
+    # Another client, or another login from that client, is not locked out.
+    assert _login(api, *ADMIN, client="203.0.113.8").status_code == 200
+    assert _login(api, *VIEWER, client="203.0.113.7").status_code == 200
+    assert api.redis.ttl(keys.login_failures(ADMIN[0], "203.0.113.7")) <= 300
+
+
+def test_a_success_clears_the_failures(api: ApiWorld) -> None:
+    for _ in range(FAILURE_LIMIT - 1):
+        _login(api, ADMIN[0], "guess", client="203.0.113.9")
+    assert _login(api, *ADMIN, client="203.0.113.9").status_code == 200
+    assert not api.redis.exists(keys.login_failures(ADMIN[0], "203.0.113.9"))
+
+
+def test_logout_needs_the_csrf_token_then_ends_the_session(api: ApiWorld) -> None:
+    admin = api.admin()
+    no_token = api.client({"Cookie": admin.headers["Cookie"]})
+    assert no_token.delete("/api/v1/session").status_code == 403
+    assert admin.get("/api/v1/session").status_code == 200
+    response = admin.delete("/api/v1/session")
+    assert response.status_code == 204
+    assert f"{COOKIE}=" in response.headers["set-cookie"] and "Max-Age=0" in response.headers["set-cookie"]
+    assert admin.get("/api/v1/session").status_code == 401
+    assert admin.get("/api/v1/users").status_code == 401
+
+
+def test_a_wrong_csrf_token_is_refused(api: ApiWorld) -> None:
+    admin = api.admin()
+    admin.headers["X-CSRF-Token"] = "forged"
+    response = admin.post("/api/v1/users/alice/lock")
+    assert response.status_code == 403 and "X-CSRF-Token" in response.json()["detail"]
+
+
+def test_login_body_is_checked(api: ApiWorld) -> None:
+    anonymous = api.anonymous()
+    missing = anonymous.post("/api/v1/session", json={"login": "x"})
+    assert missing.status_code == 422 and missing.json()["detail"] == "The field 'password' is required."
+    extra = anonymous.post("/api/v1/session", json={"login": "x", "password": "y", "remember": True})
+    assert extra.status_code == 422 and "'remember' is not accepted" in extra.json()["detail"]
+    # The password typed is never echoed back, even in a validation error.
+    long = anonymous.post("/api/v1/session", json={"login": "x", "password": "secret-" * 200})
+    assert long.status_code == 422 and "secret-" not in long.text
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+def test_home_sends_anonymous_visitors_to_the_login_page(api: ApiWorld) -> None:
+    response = api.anonymous().get("/")
+    assert response.status_code == 303 and response.headers["location"] == "/login/"
+
+
+def test_the_login_page_is_byte_identical_for_every_anonymous_visitor(api: ApiWorld) -> None:
+    anonymous = api.anonymous()
+    pages = [anonymous.get("/login/") for _ in range(5)]
+    assert {p.status_code for p in pages} == {200}
+    assert len({p.content for p in pages}) == 1
+    assert {p.headers["content-length"] for p in pages} == {str(len(pages[0].content))}
+    assert all("set-cookie" not in p.headers for p in pages)
+    assert 'name="password"' in pages[0].text and "/static/wmi.css" in pages[0].text
+    assert anonymous.get("/static/wmi.css").status_code == 200
+    assert pages[0].headers["content-type"] == "text/html; charset=utf-8"
+    assert "frame-ancestors 'none'" in pages[0].headers["content-security-policy"]
+    # A stale session cookie gets the same page; POST /login/ is not taken by the GET fast path.
+    stale = api.client({"Cookie": f"{COOKIE}=expired-token"}).get("/login/")
+    assert stale.status_code == 200 and stale.content == pages[0].content
+    assert anonymous.head("/login/").status_code == 200
+    assert anonymous.get("/login").headers.get("location", "").endswith("/login/")
+
+
+def test_form_login_sets_the_cookie_and_leads_to_the_dashboard(api: ApiWorld) -> None:
+    response = api.anonymous().post("/login/", data={"login": ADMIN[0], "password": ADMIN[1]})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    browser = api.client({"Cookie": f"{COOKIE}={session_cookie(response)}"})
+    home = browser.get("/")
+    assert home.status_code == 200 and ADMIN[0] in home.text and 'name="csrf_token"' in home.text
+    assert browser.get("/login/").status_code == 303  # already logged in
+
+
+def test_form_login_failure_shows_the_error_in_the_page(api: ApiWorld) -> None:
+    response = api.anonymous().post("/login/", data={"login": "mallory", "password": "guess"})
+    assert response.status_code == 401
+    assert WRONG in response.text and 'value="mallory"' in response.text
+    assert "set-cookie" not in response.headers
+    hostile = api.anonymous().post("/login/", data={"login": '"><script>x()</script>', "password": "p"})
+    assert "<script>x()" not in hostile.text
+
+
+def test_form_logout_needs_the_page_token(api: ApiWorld) -> None:
+    response = api.anonymous().post("/login/", data={"login": ADMIN[0], "password": ADMIN[1]})
+    browser = api.client({"Cookie": f"{COOKIE}={session_cookie(response)}"})
+    assert browser.post("/logout/", data={"csrf_token": "forged"}).status_code == 403
+    token = browser.get("/").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    out = browser.post("/logout/", data={"csrf_token": token})
+    assert out.status_code == 303 and out.headers["location"] == "/login/"
+    assert browser.get("/").status_code == 303
+
+
+def test_health_and_the_openapi_document_need_no_session(api: ApiWorld) -> None:
+    anonymous = api.anonymous()
+    assert anonymous.get("/api/v1/health").json() == {"status": "ok"}
+    assert anonymous.get("/docs").status_code == 200
+    document = anonymous.get("/api/v1/openapi.json").json()
+    assert "/api/v1/users/{login}/password" in document["paths"]
