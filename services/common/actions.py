@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 class Action(StrEnum):
     USER_CREATE = "user.create"
     USER_MODIFY = "user.modify"
-    USER_PASSWORD = "user.password"
+    USER_PASSWORD = "user.password"  # noqa: S105 (an action name, not a password)
     USER_LOCK = "user.lock"
     USER_UNLOCK = "user.unlock"
     USER_DELETE = "user.delete"

@@ -32,16 +32,57 @@ SYSTEM_USERS: list[tuple[str, int, int, str, str, str]] = [
 ]
 
 SYSTEM_GROUPS: list[tuple[str, int]] = [
-    ("root", 0), ("daemon", 1), ("bin", 2), ("sys", 3), ("adm", 4), ("tty", 5), ("disk", 6),
-    ("lp", 7), ("mail", 8), ("news", 9), ("uucp", 10), ("man", 12), ("proxy", 13), ("kmem", 15),
-    ("dialout", 20), ("fax", 21), ("voice", 22), ("cdrom", 24), ("floppy", 25), ("tape", 26),
-    ("sudo", 27), ("audio", 29), ("dip", 30), ("www-data", 33), ("backup", 34), ("operator", 37),
-    ("list", 38), ("irc", 39), ("src", 40), ("shadow", 42), ("utmp", 43), ("video", 44),
-    ("sasl", 45), ("plugdev", 46), ("staff", 50), ("games", 60), ("users", 100), ("nogroup", 65534),
+    ("root", 0),
+    ("daemon", 1),
+    ("bin", 2),
+    ("sys", 3),
+    ("adm", 4),
+    ("tty", 5),
+    ("disk", 6),
+    ("lp", 7),
+    ("mail", 8),
+    ("news", 9),
+    ("uucp", 10),
+    ("man", 12),
+    ("proxy", 13),
+    ("kmem", 15),
+    ("dialout", 20),
+    ("fax", 21),
+    ("voice", 22),
+    ("cdrom", 24),
+    ("floppy", 25),
+    ("tape", 26),
+    ("sudo", 27),
+    ("audio", 29),
+    ("dip", 30),
+    ("www-data", 33),
+    ("backup", 34),
+    ("operator", 37),
+    ("list", 38),
+    ("irc", 39),
+    ("src", 40),
+    ("shadow", 42),
+    ("utmp", 43),
+    ("video", 44),
+    ("sasl", 45),
+    ("plugdev", 46),
+    ("staff", 50),
+    ("games", 60),
+    ("users", 100),
+    ("nogroup", 65534),
 ]
 
-SHELLS = ["/bin/sh", "/usr/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/rbash", "/usr/bin/rbash",
-          "/bin/dash", "/usr/bin/dash", "/usr/sbin/nologin"]
+SHELLS = [
+    "/bin/sh",
+    "/usr/bin/sh",
+    "/bin/bash",
+    "/usr/bin/bash",
+    "/bin/rbash",
+    "/usr/bin/rbash",
+    "/bin/dash",
+    "/usr/bin/dash",
+    "/usr/sbin/nologin",
+]
 
 # The settings of Debian's login.defs that the shadow tools read when adding accounts.
 LOGIN_DEFS = """\
@@ -64,7 +105,7 @@ ENCRYPT_METHOD SHA512
 """
 
 SKEL = {
-    ".bashrc": "# ~/.bashrc: executed by bash(1) for non-login shells.\n[ -z \"$PS1\" ] && return\n",
+    ".bashrc": '# ~/.bashrc: executed by bash(1) for non-login shells.\n[ -z "$PS1" ] && return\n',
     ".profile": "# ~/.profile: executed by the command interpreter for login shells.\n",
     ".bash_logout": "# ~/.bash_logout: executed by bash(1) when login shell exits.\n",
 }
