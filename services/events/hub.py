@@ -1,0 +1,78 @@
+"""The in-memory fan-out: one frame in, one pointer into every client's mailbox out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.events.frames import HEARTBEAT, Frame
+from services.events.mailbox import Mailbox
+
+log = logging.getLogger("wmi2.events")
+
+
+class Hub:
+    def __init__(self, queue_size: int) -> None:
+        self._queue_size = queue_size
+        self._clients: set[Mailbox] = set()
+        # Frames broadcast since the hub last let the clients run (see deliver).
+        self._unyielded = 0
+        self._yield_every = max(1, min(64, queue_size // 4))
+        self.dropped = 0
+        self.closing = False
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+    def register(self) -> Mailbox:
+        """A new client's mailbox, receiving every frame broadcast from now on."""
+        mailbox = Mailbox(self._queue_size)
+        if self.closing:
+            mailbox.close()
+        else:
+            self._clients.add(mailbox)
+        return mailbox
+
+    def unregister(self, mailbox: Mailbox) -> None:
+        self._clients.discard(mailbox)
+        mailbox.close()
+
+    def broadcast(self, frame: Frame) -> None:
+        """Queue ``frame`` for every client; a client over its bound is dropped, not waited for."""
+        gone = [mailbox for mailbox in self._clients if not mailbox.offer(frame)]
+        slow = 0
+        for mailbox in gone:
+            self._clients.discard(mailbox)
+            slow += mailbox.overflowed
+        if slow:
+            self.dropped += slow
+            log.warning("dropped %d client(s) that fell %d frames behind", slow, self._queue_size)
+
+    async def deliver(self, frame: Frame) -> None:
+        """Broadcast, letting every woken client write at least every few frames.
+
+        A burst already buffered from Redis (or a gap fill) is otherwise broadcast in one
+        go, without the clients running, and would overflow the mailboxes of clients that
+        are not slow at all. Yielding after every frame would be safe but costs one write
+        per client per event; a few frames per yield lets each client write a burst at once.
+        The bound stays well under the mailbox size, so only a client that cannot write
+        (its socket full) ever overflows.
+        """
+        self.broadcast(frame)
+        self._unyielded += 1
+        if self._unyielded >= self._yield_every:
+            self._unyielded = 0
+            await asyncio.sleep(0)
+
+    async def beat(self, interval: float) -> None:
+        """One heartbeat timer per process (not one per client): a comment line to all."""
+        while True:
+            await asyncio.sleep(interval)
+            self.broadcast(HEARTBEAT)
+
+    def close_all(self) -> None:
+        """End every stream (server shutting down) and refuse new ones."""
+        self.closing = True
+        clients, self._clients = self._clients, set()
+        for mailbox in clients:
+            mailbox.close()

@@ -1,0 +1,385 @@
+"""The events service on real parts: a redis-server, the service in its own uvicorn process
+(``wmi2 events``), sessions opened as the api opens them, events published as the worker
+publishes them, and browsers played by httpx + httpx_sse on threads.
+
+Nothing here asserts on time: every wait polls a condition with a generous deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import orjson
+import pytest
+import redis
+from httpx_sse import connect_sse
+
+from services.common import keys
+from services.common.events import Publisher
+from services.common.sessions import COOKIE, open_session
+from tests.support.ports import free_port
+from tests.support.processes import Service
+from tests.support.redis_server import RedisServer
+from tests.support.wait import wait_for
+
+LOG_MAX = 10_000
+
+
+class EventsServer:
+    """``wmi2 events`` on a free port, with extra ``WMI_*`` settings."""
+
+    def __init__(self, redis_url: str, directory: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = dict(os.environ, WMI_REDIS_URL=redis_url, WMI_DATA_DIR=str(directory), **env)
+        self.service = Service(["events", "--port", str(self.port)], full_env, directory / "events.log")
+
+    def start(self) -> None:
+        self.service.start()
+        wait_for(self._healthy, timeout=60, what="the events service")
+
+    def _healthy(self) -> bool:
+        if not self.service.alive():
+            raise AssertionError("wmi2 events exited:\n" + self.service.output())
+        return httpx.get(f"{self.url}/events/health", timeout=2).status_code == 200
+
+    def health(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.url}/events/health", timeout=5).json()
+        return body
+
+
+class Listener:
+    """A browser's EventSource: collects every event (and notice) of one stream on a thread."""
+
+    def __init__(
+        self, url: str, token: str, last_event_id: str | None = None, *, query: bool = False
+    ) -> None:
+        self._client = httpx.Client(cookies={COOKIE: token}, timeout=httpx.Timeout(30, read=None))
+        self._url = f"{url}/events"
+        self._params = {"last_event_id": last_event_id} if last_event_id and query else {}
+        self._headers = {"Last-Event-ID": last_event_id} if last_event_id and not query else {}
+        self.events: list[dict[str, Any]] = []
+        self.notices: list[tuple[str, dict[str, Any]]] = []
+        self.connected = threading.Event()
+        self.ended = threading.Event()
+        self._closing = False
+        self._socket: socket.socket | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        assert self.connected.wait(30), "the event stream did not open"
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Hang up as a closed tab does: the socket goes, which also ends the blocked read."""
+        self._closing = True
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+        self._thread.join(30)
+        self._client.close()
+        assert not self._thread.is_alive(), "the listener did not stop"
+
+    def _run(self) -> None:
+        try:
+            with connect_sse(
+                self._client, "GET", self._url, params=self._params, headers=self._headers
+            ) as source:
+                source.response.raise_for_status()
+                self._socket = source.response.extensions["network_stream"].get_extra_info("socket")
+                self.connected.set()
+                for sse in source.iter_sse():
+                    self._collect(sse.event, sse.id, sse.data)
+        except httpx.HTTPError:
+            if not self._closing:
+                raise
+        finally:
+            self.ended.set()
+
+    def _collect(self, event: str, event_id: str, data: str) -> None:
+        if not data:
+            return  # the opening "retry:" hint
+        body = orjson.loads(data)
+        if "id" in body:
+            assert body["id"] == event_id and body["type"] == event, (event_id, event, data)
+            self.events.append(body)
+        else:
+            self.notices.append((event, body))
+
+    @property
+    def ids(self) -> list[str]:
+        return [e["id"] for e in list(self.events)]
+
+    def wait_count(self, count: int, timeout: float = 60) -> list[str]:
+        wait_for(lambda: len(self.events) >= count, timeout=timeout, what=f"{count} events")
+        return self.ids
+
+
+@pytest.fixture
+def start_events(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., EventsServer]]:
+    """Start an events service with extra settings (``sse_queue_size=8`` → WMI_SSE_QUEUE_SIZE)."""
+    servers: list[EventsServer] = []
+
+    def start(**settings: object) -> EventsServer:
+        env = {f"WMI_{name.upper()}": str(value) for name, value in settings.items()}
+        server = EventsServer(redis_url, tmp_path / f"events{len(servers)}", env)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.service.stop()
+
+
+@pytest.fixture
+def token(redis_client: redis.Redis) -> str:
+    cookie, _session = open_session(redis_client, "alice", "admin", ttl=3600)
+    return cookie
+
+
+@pytest.fixture
+def publisher(redis_client: redis.Redis) -> Publisher:
+    return Publisher(redis_client, LOG_MAX)
+
+
+def publish(publisher: Publisher, count: int, **data: Any) -> list[str]:
+    return [publisher.publish("user.updated", "testhost", {"n": n, **data}) for n in range(count)]
+
+
+def logged_ids(client: redis.Redis, after: str) -> list[str]:
+    entries = cast(list[tuple[bytes, Any]], client.xrange(keys.EVENT_STREAM, min=f"({after}", max="+"))
+    return [entry_id.decode() for entry_id, _ in entries]
+
+
+def test_stream_refuses_without_a_valid_session(start_events: Callable[..., EventsServer]) -> None:
+    server = start_events()
+    assert httpx.get(f"{server.url}/events", timeout=10).status_code == 401
+    forged = httpx.get(f"{server.url}/events", cookies={COOKIE: "not-a-session"}, timeout=10)
+    assert forged.status_code == 401
+    assert server.health()["subscribed"] is True
+
+
+def test_live_events_reach_every_client_in_order(
+    start_events: Callable[..., EventsServer], token: str, publisher: Publisher
+) -> None:
+    server = start_events()
+    with Listener(server.url, token) as a, Listener(server.url, token) as b, Listener(server.url, token) as c:
+        published = publish(publisher, 50)
+        for listener in (a, b, c):
+            assert listener.wait_count(50) == published
+            assert [e["data"]["n"] for e in listener.events] == list(range(50))
+            assert listener.events[0]["host"] == "testhost"
+
+
+def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
+    start_events: Callable[..., EventsServer], token: str, publisher: Publisher
+) -> None:
+    server = start_events()
+    with Listener(server.url, token) as first:
+        seen = publish(publisher, 5)
+        assert first.wait_count(5) == seen
+    missed = publish(publisher, 10)
+    with Listener(server.url, token, last_event_id=seen[-1]) as again:
+        assert again.wait_count(10) == missed
+        later = publish(publisher, 5)
+        assert again.wait_count(15) == missed + later
+    assert again.notices == []
+
+
+def test_last_event_id_as_query_parameter(
+    start_events: Callable[..., EventsServer], token: str, publisher: Publisher
+) -> None:
+    server = start_events()
+    seen = publish(publisher, 3)
+    missed = publish(publisher, 4)
+    with Listener(server.url, token, last_event_id=seen[-1], query=True) as again:
+        assert again.wait_count(4) == missed
+        later = publish(publisher, 2)
+        assert again.wait_count(6) == missed + later
+
+
+def test_replay_live_race_events_published_during_replay_arrive_once(
+    start_events: Callable[..., EventsServer], token: str, publisher: Publisher, redis_client: redis.Redis
+) -> None:
+    """Regression: the join between replay (the log) and live (the channel).
+
+    Bug: reading the log first and subscribing afterwards loses every event published
+    between the two; subscribing first and replaying without care sends the events
+    published during the replay twice (once from the log, once live).
+    Fix: the client is registered with the hub before the log is read (XRANGE with an
+    exclusive start), and live events whose id is at or below the last replayed id are
+    dropped. Here events are published without pause from before the client connects
+    until it is past its (multi-batch) replay, so publishing overlaps the whole replay.
+    """
+    server = start_events(sse_queue_size=100_000)
+    start = publisher.publish("user.updated", "testhost", {"n": -1})
+    publish(publisher, 3000)  # six XRANGE batches to replay
+    stop = threading.Event()
+
+    def keep_publishing() -> None:
+        while not stop.is_set():
+            publisher.publish("user.updated", "testhost", {"during": True})
+
+    writer = threading.Thread(target=keep_publishing, daemon=True)
+    writer.start()
+    try:
+        with Listener(server.url, token, last_event_id=start) as listener:
+            # 2,000 more than were logged when it connected: the replay has long caught up
+            # with the publisher by then, so publishing went on across its end.
+            listener.wait_count(5000)
+            stop.set()
+            writer.join(60)
+            expected = logged_ids(redis_client, start)
+            assert listener.wait_count(len(expected)) == expected
+    finally:
+        stop.set()
+        writer.join(60)
+
+
+def test_a_trimmed_log_is_announced_as_a_gap(
+    start_events: Callable[..., EventsServer], token: str, redis_client: redis.Redis
+) -> None:
+    server = start_events()
+    small = Publisher(redis_client, 10)
+    first = small.publish("user.updated", "testhost", {"n": 0})
+    for n in range(1, 500):
+        small.publish("user.updated", "testhost", {"n": n})
+    remaining = logged_ids(redis_client, first)
+    assert len(remaining) < 499  # MAXLEN ~ trimmed whole nodes, including the next id
+    with Listener(server.url, token, last_event_id=first) as listener:
+        assert listener.wait_count(len(remaining)) == remaining
+        assert listener.notices == [("stream.gap", {"type": "stream.gap", "after": first})]
+    with Listener(server.url, token, last_event_id="garbage") as listener:
+        wait_for(lambda: listener.notices, what="the gap notice")
+        assert listener.notices == [("stream.gap", {"type": "stream.gap", "after": None})]
+
+
+def test_heartbeat_comment_is_sent(start_events: Callable[..., EventsServer], token: str) -> None:
+    server = start_events(sse_heartbeat=0.2)
+    with (
+        httpx.Client(cookies={COOKIE: token}, timeout=httpx.Timeout(30, read=30)) as client,
+        client.stream("GET", f"{server.url}/events") as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert wait_for(lambda: next(lines) == ": ping", what="a heartbeat comment")
+
+
+def test_a_disconnected_client_is_released_at_once(
+    start_events: Callable[..., EventsServer], token: str
+) -> None:
+    # No heartbeat for an hour: only the disconnect itself can release the client.
+    server = start_events(sse_heartbeat=3600)
+    with Listener(server.url, token), Listener(server.url, token):
+        wait_for(lambda: server.health()["clients"] == 2, what="two clients")
+    wait_for(lambda: server.health()["clients"] == 0, what="both clients released")
+
+
+def _open_without_reading(port: int, token: str) -> socket.socket:
+    """A client that sends its request, reads the headers and then stops reading."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET /events HTTP/1.1\r\nHost: test\r\nCookie: {COOKIE}={token}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return sock
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    sock.settimeout(60)
+    received = bytearray()
+    while chunk := sock.recv(1 << 16):
+        received += chunk
+    return bytes(received)
+
+
+def test_slow_client_is_dropped_while_others_keep_receiving(
+    start_events: Callable[..., EventsServer], token: str, publisher: Publisher
+) -> None:
+    server = start_events(sse_queue_size=8, sse_heartbeat=3600)
+    slow = _open_without_reading(server.port, token)
+    try:
+        with Listener(server.url, token) as fast:
+            wait_for(lambda: server.health()["clients"] == 2, what="two clients")
+            # 12 MB: more than the sockets and uvicorn can buffer for the slow client.
+            published = publish(publisher, 60, pad="x" * 200_000)
+            assert fast.wait_count(60) == published
+            wait_for(lambda: server.health()["dropped"] == 1, what="the slow client dropped")
+            assert server.health()["clients"] == 1
+            raw = _read_to_end(slow)  # the server closed it: the read ends
+    finally:
+        slow.close()
+    got = raw.count(b"event: user.updated\n")
+    assert 0 < got < 60
+    last = raw.rsplit(b"\nid: ", 1)[-1].split(b"\n", 1)[0].decode()
+    assert last == published[got - 1]
+    with Listener(server.url, token, last_event_id=last) as resumed:
+        assert resumed.wait_count(60 - got) == published[got:]
+
+
+def test_redis_restart_loses_no_event(
+    start_events: Callable[..., EventsServer], token: str, publisher: Publisher, redis_server: RedisServer
+) -> None:
+    server = start_events()
+    with Listener(server.url, token) as a, Listener(server.url, token) as b:
+        before = publish(publisher, 5)
+        a.wait_count(5)
+        redis_server.stop()
+        wait_for(lambda: not server.health()["subscribed"], what="the subscription to notice")
+        redis_server.start()  # appendonly: the log (and the session) survive
+        # Published at once, most likely before the hub is back: they come from the log.
+        after = publish(publisher, 5)
+        for listener in (a, b):
+            assert listener.wait_count(10) == before + after
+        wait_for(lambda: server.health()["subscribed"], what="the subscription back")
+        later = publish(publisher, 3)
+        for listener in (a, b):
+            assert listener.wait_count(13) == before + after + later
+
+
+def test_lost_subscription_is_filled_from_the_log(
+    start_events: Callable[..., EventsServer], token: str, redis_client: redis.Redis
+) -> None:
+    """Events published while the hub cannot subscribe reach clients from the log once it can.
+
+    The publisher uses its own Redis user; the events service's user loses the right to
+    subscribe and its subscription is killed, so for a while it certainly misses the
+    channel, then gets the right back.
+    """
+    redis_client.acl_setuser(
+        "publisher", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"], categories=["+@all"]
+    )
+    server = start_events()
+    kwargs = redis_client.connection_pool.connection_kwargs
+    own_user = redis.Redis(host=kwargs["host"], port=kwargs["port"], username="publisher", password="pw")
+    publisher = Publisher(own_user, LOG_MAX)
+    try:
+        with Listener(server.url, token) as listener:
+            before = publish(publisher, 3)
+            listener.wait_count(3)
+            redis_client.acl_setuser("default", enabled=True, commands=["-subscribe"])
+            redis_client.client_kill_filter(_type="pubsub")
+            wait_for(lambda: not server.health()["subscribed"], what="the subscription lost")
+            missed = publish(publisher, 4)
+            assert not server.health()["subscribed"]  # it cannot subscribe: these are not live
+            redis_client.acl_setuser("default", enabled=True, commands=["+subscribe"])
+            assert listener.wait_count(7) == before + missed
+            later = publish(publisher, 2)
+            assert listener.wait_count(9) == before + missed + later
+    finally:
+        redis_client.acl_setuser("default", enabled=True, commands=["+subscribe"])
+        redis_client.acl_deluser("publisher")
+        own_user.close()
