@@ -7,7 +7,6 @@ Nothing here asserts on time: every wait polls a condition with a generous deadl
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
@@ -16,10 +15,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import httpx
-import orjson
 import pytest
 import redis
-from httpx_sse import connect_sse
 
 from services.common import keys
 from services.common.events import Publisher
@@ -27,6 +24,7 @@ from services.common.sessions import COOKIE, open_session
 from tests.support.ports import free_port
 from tests.support.processes import Service
 from tests.support.redis_server import RedisServer
+from tests.support.sse import Listener
 from tests.support.wait import wait_for
 
 LOG_MAX = 10_000
@@ -53,74 +51,6 @@ class EventsServer:
     def health(self) -> dict[str, Any]:
         body: dict[str, Any] = httpx.get(f"{self.url}/events/health", timeout=5).json()
         return body
-
-
-class Listener:
-    """A browser's EventSource: collects every event (and notice) of one stream on a thread."""
-
-    def __init__(
-        self, url: str, token: str, last_event_id: str | None = None, *, query: bool = False
-    ) -> None:
-        self._client = httpx.Client(cookies={COOKIE: token}, timeout=httpx.Timeout(30, read=None))
-        self._url = f"{url}/events"
-        self._params = {"last_event_id": last_event_id} if last_event_id and query else {}
-        self._headers = {"Last-Event-ID": last_event_id} if last_event_id and not query else {}
-        self.events: list[dict[str, Any]] = []
-        self.notices: list[tuple[str, dict[str, Any]]] = []
-        self.connected = threading.Event()
-        self.ended = threading.Event()
-        self._closing = False
-        self._socket: socket.socket | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Listener:
-        self._thread.start()
-        assert self.connected.wait(30), "the event stream did not open"
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        """Hang up as a closed tab does: the socket goes, which also ends the blocked read."""
-        self._closing = True
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.shutdown(socket.SHUT_RDWR)
-        self._thread.join(30)
-        self._client.close()
-        assert not self._thread.is_alive(), "the listener did not stop"
-
-    def _run(self) -> None:
-        try:
-            with connect_sse(
-                self._client, "GET", self._url, params=self._params, headers=self._headers
-            ) as source:
-                source.response.raise_for_status()
-                self._socket = source.response.extensions["network_stream"].get_extra_info("socket")
-                self.connected.set()
-                for sse in source.iter_sse():
-                    self._collect(sse.event, sse.id, sse.data)
-        except httpx.HTTPError:
-            if not self._closing:
-                raise
-        finally:
-            self.ended.set()
-
-    def _collect(self, event: str, event_id: str, data: str) -> None:
-        if not data:
-            return  # the opening "retry:" hint
-        body = orjson.loads(data)
-        if "id" in body:
-            assert body["id"] == event_id and body["type"] == event, (event_id, event, data)
-            self.events.append(body)
-        else:
-            self.notices.append((event, body))
-
-    @property
-    def ids(self) -> list[str]:
-        return [e["id"] for e in list(self.events)]
-
-    def wait_count(self, count: int, timeout: float = 60) -> list[str]:
-        wait_for(lambda: len(self.events) >= count, timeout=timeout, what=f"{count} events")
-        return self.ids
 
 
 @pytest.fixture
