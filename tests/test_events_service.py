@@ -20,7 +20,7 @@ import redis
 
 from services.common import keys
 from services.common.events import Publisher
-from services.common.sessions import COOKIE, open_session
+from services.common.sessions import COOKIE, end_all_sessions, open_session
 from tests.support.ports import free_port
 from tests.support.processes import Service
 from tests.support.redis_server import RedisServer
@@ -96,6 +96,26 @@ def test_stream_refuses_without_a_valid_session(start_events: Callable[..., Even
     forged = httpx.get(f"{server.url}/events", cookies={COOKIE: "not-a-session"}, timeout=10)
     assert forged.status_code == 401
     assert server.health()["subscribed"] is True
+
+
+def test_ending_a_session_closes_its_open_streams(
+    start_events: Callable[..., EventsServer], token: str, redis_client: redis.Redis, publisher: Publisher
+) -> None:
+    """Bug: a disabled account's open page kept receiving events until it reconnected.
+
+    Fix: ending sessions publishes their digests; the hub closes those sessions' streams,
+    and the browser's reconnect then meets a 401. Another session's stream goes on.
+    """
+    server = start_events()
+    other, _ = open_session(redis_client, "bob", "admin", ttl=3600)
+    with Listener(server.url, token) as ended, Listener(server.url, other) as kept:
+        wait_for(lambda: server.health()["clients"] == 2, what="both streams registered")
+        end_all_sessions(redis_client, "alice")
+        assert ended.ended.wait(30), "the ended session's stream stayed open"
+        published = publish(publisher, 3)
+        assert kept.wait_count(3) == published
+        assert not kept.ended.is_set()
+    assert httpx.get(f"{server.url}/events", cookies={COOKIE: token}, timeout=10).status_code == 401
 
 
 def test_live_events_reach_every_client_in_order(

@@ -6,7 +6,11 @@ PREFIX = "wmi"
 
 EVENT_STREAM = f"{PREFIX}:events"
 EVENT_CHANNEL = f"{PREFIX}:events:live"
+# Hash host name -> JSON {name, sysroot, pid, started_at, last_seen}, written by each beat:
+# every host that ever had a worker, and when it was last heard from.
 HOSTS = f"{PREFIX}:hosts"
+# Digests of sessions just ended, so the events service closes their open streams.
+SESSIONS_ENDED_CHANNEL = f"{PREFIX}:sessions:ended"
 
 
 def host_users(host: str) -> str:
@@ -25,7 +29,13 @@ def host_info(host: str) -> str:
 
 
 def host_heartbeat(host: str) -> str:
+    """Set by the host's worker with a TTL: present exactly while the worker is alive."""
     return f"{PREFIX}:host:{host}:heartbeat"
+
+
+def host_state(host: str) -> str:
+    """The last state announced by an event, online or offline; flipped only by a CAS script."""
+    return f"{PREFIX}:host:{host}:state"
 
 
 def host_lock(host: str) -> str:

@@ -61,6 +61,7 @@ def end_session(client: redis.Redis, token: str, login: str) -> None:
     pipe = client.pipeline()
     pipe.delete(keys.session(key))
     pipe.srem(keys.sessions_of(login), key)
+    pipe.publish(keys.SESSIONS_ENDED_CHANNEL, key)
     pipe.execute()
 
 
@@ -71,5 +72,7 @@ def end_all_sessions(client: redis.Redis, login: str) -> int:
     for key in digests:
         pipe.delete(keys.session(key))
     pipe.delete(keys.sessions_of(login))
+    if digests:
+        pipe.publish(keys.SESSIONS_ENDED_CHANNEL, ",".join(digests))
     pipe.execute()
     return len(digests)

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.sessions import COOKIE, read_session_async
+from services.common.sessions import COOKIE, digest, read_session_async
 from services.common.settings import get_settings
 from services.events.replay import parse_event_id
 from services.events.service import EventsService
@@ -60,8 +60,9 @@ class EventsApp(Starlette):
         if request.method not in ("GET", "HEAD"):
             return PlainTextResponse("Method Not Allowed", 405, headers={"Allow": "GET, HEAD"})
         await service.start()
+        token = request.cookies.get(COOKIE)
         try:
-            session = await read_session_async(service.redis, request.cookies.get(COOKIE))
+            session = await read_session_async(service.redis, token)
         except RedisError:
             return PlainTextResponse("The event service cannot reach its store; retry shortly.", 503)
         if session is None:
@@ -70,7 +71,8 @@ class EventsApp(Starlette):
             return PlainTextResponse("The event service is restarting; retry shortly.", 503)
         raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         after = parse_event_id(raw) if raw else None
-        return EventStream(service.hub, service.redis, after, lost=bool(raw) and after is None)
+        lost = bool(raw) and after is None
+        return EventStream(service.hub, service.redis, after, lost, digest(token or ""))
 
     async def health(self, _request: Request) -> Response:
         subscription = self.service.subscription

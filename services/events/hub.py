@@ -24,9 +24,13 @@ class Hub:
     def __len__(self) -> int:
         return len(self._clients)
 
-    def register(self) -> Mailbox:
-        """A new client's mailbox, receiving every frame broadcast from now on."""
-        mailbox = Mailbox(self._queue_size)
+    def register(self, session: str = "") -> Mailbox:
+        """A new client's mailbox, receiving every frame broadcast from now on.
+
+        ``session`` is the digest of the client's session, so that ending the session
+        (logout, account disabled) ends the stream too.
+        """
+        mailbox = Mailbox(self._queue_size, session)
         if self.closing:
             mailbox.close()
         else:
@@ -69,6 +73,14 @@ class Hub:
         while True:
             await asyncio.sleep(interval)
             self.broadcast(HEARTBEAT)
+
+    def end_sessions(self, digests: set[str]) -> None:
+        """Close the streams of sessions that have just ended; they reconnect to a 401."""
+        ended = [mailbox for mailbox in self._clients if mailbox.session in digests]
+        for mailbox in ended:
+            self.unregister(mailbox)
+        if ended:
+            log.info("closed %d stream(s) of ended sessions", len(ended))
 
     def close_all(self) -> None:
         """End every stream (server shutting down) and refuse new ones."""

@@ -14,9 +14,10 @@ from services.events.frames import Frame
 
 
 class Mailbox:
-    __slots__ = ("_frames", "_limit", "_on_close", "_waiter", "closed", "overflowed")
+    __slots__ = ("_frames", "_limit", "_on_close", "_waiter", "closed", "overflowed", "session")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, session: str = "") -> None:
+        self.session = session
         self._frames: list[Frame] = []
         self._limit = max(1, limit)
         self._waiter: asyncio.Future[None] | None = None

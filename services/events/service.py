@@ -35,7 +35,7 @@ class EventsService:
         # The subscription has its own client, so a storm of requests cannot starve it.
         self._subscriber = async_client(url)
         self.hub = Hub(settings.sse_queue_size)
-        self.subscription = Subscription(self._subscriber, self.hub.deliver)
+        self.subscription = Subscription(self._subscriber, self.hub.deliver, self.hub.end_sessions)
         self._heartbeat = settings.sse_heartbeat
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -53,8 +53,11 @@ class EventStream:
     sent an id it cannot be given events after (unreadable), so it is told of a gap.
     """
 
-    def __init__(self, hub: Hub, client: redis.asyncio.Redis, after: Order | None, lost: bool) -> None:
+    def __init__(
+        self, hub: Hub, client: redis.asyncio.Redis, after: Order | None, lost: bool, session: str
+    ) -> None:
         self._hub = hub
+        self._session = session
         self._client = client
         self._after = after
         self._lost = lost
@@ -66,7 +69,7 @@ class EventStream:
             return
         # Registered before the headers go out (so a 200 means "you are receiving") and
         # before the log is read (so nothing published during the replay is missed).
-        mailbox = self._hub.register()
+        mailbox = self._hub.register(self._session)
         watcher = asyncio.ensure_future(_until_disconnect(receive))
         watcher.add_done_callback(lambda _: mailbox.close())
         try:

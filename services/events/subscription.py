@@ -27,9 +27,15 @@ MAX_BACKOFF = 5.0
 
 
 class Subscription:
-    def __init__(self, client: redis.asyncio.Redis, deliver: Callable[[Frame], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        deliver: Callable[[Frame], Awaitable[None]],
+        sessions_ended: Callable[[set[str]], None],
+    ) -> None:
         self._client = client
         self._deliver = deliver
+        self._sessions_ended = sessions_ended
         # The last event delivered to the hub; None until the first subscription.
         self._last: Order | None = None
         self._delay = MIN_BACKOFF
@@ -62,7 +68,8 @@ class Subscription:
                 # Read before subscribing: the fill after the confirmation then covers
                 # anything published while the subscription was being set up.
                 self._last = await replay.newest(self._client)
-            await pubsub.subscribe(keys.EVENT_CHANNEL)
+            # The events channel last: its confirmation triggers the fill.
+            await pubsub.subscribe(keys.SESSIONS_ENDED_CHANNEL, keys.EVENT_CHANNEL)
             async for message in pubsub.listen():
                 await self._handle(message)
         finally:
@@ -71,7 +78,11 @@ class Subscription:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
     async def _handle(self, message: dict[str, Any]) -> None:
-        if message["type"] == "subscribe":
+        channel = message.get("channel")
+        if channel in (keys.SESSIONS_ENDED_CHANNEL, keys.SESSIONS_ENDED_CHANNEL.encode()):
+            if message["type"] == "message":
+                self._sessions_ended(set(message["data"].decode().split(",")))
+        elif message["type"] == "subscribe":
             await self._fill()
             self.subscribed = True
             self.ready.set()
