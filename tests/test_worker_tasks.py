@@ -183,6 +183,27 @@ def test_a_worker_killed_mid_task_does_not_lose_the_job(
     assert len(jobs.audit(job_id)) == 1
 
 
+def test_a_whole_worker_killed_mid_task_hands_its_job_back_on_restart(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    """Bug: a job whose whole worker was SIGKILLed waited for the visibility timeout (1 h).
+
+    Fix: the host's worker, the only consumer of its queue, hands its queue's
+    unacknowledged messages back when it starts.
+    """
+    with host_lock(redis_client, HOST):
+        job_id = jobs.run("user.create", "lou", {"login": "lou", "create_home": False})
+        wait_for(lambda: events(redis_client, job_id), timeout=60, what="the job's job.running")
+        for process in [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]:
+            process.kill()
+        psutil.wait_procs([psutil.Process(worker.pid)], timeout=30)
+    worker.stop()
+    worker.start()
+    job = jobs.finished(job_id)
+    assert (job.state, job.attempts) == ("succeeded", 2), job.error
+    assert entry(sysroot, "passwd", "lou") is not None
+
+
 def test_the_watcher_and_heartbeat(worker: Service, redis_client: redis.Redis, sysroot: Path) -> None:
     subprocess.run(["useradd", "-P", str(sysroot), "-c", "By Hand", "--", "mallory"], check=True)
 

@@ -13,6 +13,7 @@ from kombu import Queue
 from services.common import keys
 from services.common.settings import get_settings
 from services.worker.lifecycle import Runtime, after_fork
+from services.worker.orphans import requeue_orphans
 
 
 def broker_url(redis_url: str) -> str:
@@ -51,8 +52,10 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
     global _runtime
     if getattr(sender, "app", None) is not celery_app:
         return
-    _runtime = Runtime(get_settings())
+    settings = get_settings()
+    _runtime = Runtime(settings)
     _runtime.prepare()
+    requeue_orphans(celery_app, keys.host_queue(settings.host_name))
 
 
 @signals.worker_ready.connect
