@@ -7,7 +7,6 @@ from pathlib import Path
 
 import crypt_r
 import httpx
-import pytest
 
 from services.common.settings import Settings
 from tests.support.api import run_ok, wait_job
@@ -86,11 +85,11 @@ def test_create_without_home(admin: httpx.Client, sysroot: Path) -> None:
     assert not (sysroot / "home" / "dave").exists()
 
 
-@pytest.mark.parametrize("home", ["keep", "remove", "archive"])
-def test_deleting_a_missing_user_is_refused_before_any_job(admin: httpx.Client, home: str) -> None:
-    response = admin.delete("/api/v1/users/nobody-here", params={"home": home})
-    assert response.status_code == 404
-    assert all(job["target"] != "nobody-here" for job in admin.get("/api/v1/jobs").json())
+def test_deleting_a_missing_user_is_refused_before_any_job(admin: httpx.Client) -> None:
+    for home in ("keep", "remove", "archive"):
+        response = admin.delete("/api/v1/users/nobody-here", params={"home": home})
+        assert response.status_code == 404, response.text
+    assert admin.get("/api/v1/jobs").json() == []
 
 
 def test_a_tool_error_reaches_the_job(admin: httpx.Client, sysroot: Path) -> None:
