@@ -293,11 +293,15 @@ def test_users_and_groups_come_from_the_read_model(api: ApiWorld) -> None:
 
 def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
     viewer = api.viewer()
-    assert viewer.get("/api/v1/hosts").json() == [{"name": HOST, "online": False, "last_seen": None}]
-    api.redis.hset(keys.HOSTS, mapping={HOST: b"{}", "other": b"{}"})
-    api.redis.set(keys.host_heartbeat(HOST), "2026-01-01T00:00:00.500000+00:00", ex=10)
+    users, groups = api.redis.hlen(keys.host_users(HOST)), api.redis.hlen(keys.host_groups(HOST))
+    never = {"name": HOST, "online": False, "last_seen": None, "users": users, "groups": groups}
+    assert viewer.get("/api/v1/hosts").json() == [never]
+    seen, before = "2026-01-01T00:00:00.500000+00:00", "2025-12-31T23:00:00+00:00"
+    api.redis.hset(keys.HOSTS, mapping={HOST: orjson.dumps({"last_seen": seen}),
+                                        "other": orjson.dumps({"last_seen": before})})  # fmt: skip
+    api.redis.set(keys.host_heartbeat(HOST), seen, ex=10)
     hosts = viewer.get("/api/v1/hosts").json()
     assert hosts == [
-        {"name": HOST, "online": True, "last_seen": "2026-01-01T00:00:00.500000+00:00"},
-        {"name": "other", "online": False, "last_seen": None},
+        {**never, "online": True, "last_seen": seen},
+        {"name": "other", "online": False, "last_seen": before, "users": 0, "groups": 0},
     ]

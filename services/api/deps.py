@@ -13,10 +13,11 @@ from typing import Annotated
 
 import redis
 import redis.asyncio
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session as DbSession
 
+from services.api.core import hosts
 from services.api.core.jobs import JobQueue, Submitter
 from services.common.db import sessionmaker_for
 from services.common.events import Publisher
@@ -64,7 +65,8 @@ DbDep = Annotated[DbSession, Depends(get_db)]
 
 
 async def get_host(request: Request, settings: SettingsDep) -> str:
-    """The managed host: one for now; a ``{host}`` in the path once routes are mounted per host."""
+    """The managed host: the ``{host}`` of the path (``/api/v1/hosts/{host}/...``, checked by
+    :func:`host_in_path`), or the default host for the one-host paths (``/api/v1/users``)."""
     host: str = request.path_params.get("host", settings.host_name)
     return host
 
@@ -84,6 +86,19 @@ async def current_session(
 
 
 CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+async def host_in_path(
+    host: Annotated[str, Path(max_length=253, description="A managed host, as GET /api/v1/hosts lists it.")],
+    _: CurrentSession,
+    aredis: AsyncRedisDep,
+    settings: SettingsDep,
+) -> str:
+    """For the routers mounted under ``/hosts/{host}``: an unknown host is 404 (after the
+    session check, so that host names are not told to anonymous callers)."""
+    if not await hosts.is_known(aredis, host, settings.host_name):
+        raise hosts.no_such_host(host)
+    return host
 
 
 async def csrf_checked(

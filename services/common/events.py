@@ -21,12 +21,18 @@ import redis
 
 from services.common import keys
 
-_PUBLISH = """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'd', ARGV[1])
-local full = '{"id":"' .. id .. '",' .. string.sub(ARGV[1], 2)
-redis.call('PUBLISH', KEYS[2], full)
-return id
+# The one way an event enters the log and the channel, as a Lua function that other
+# scripts prepend (services.common.hoststate) so that a state change and its event are
+# one atomic step: publish(stream, channel, body, max_len) -> the event's id.
+LUA_PUBLISH = """
+local function publish(stream, channel, body, max_len)
+  local id = redis.call('XADD', stream, 'MAXLEN', '~', max_len, '*', 'd', body)
+  redis.call('PUBLISH', channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+  return id
+end
 """
+
+_PUBLISH = LUA_PUBLISH + "return publish(KEYS[1], KEYS[2], ARGV[1], ARGV[2])\n"
 
 
 def body(

@@ -28,6 +28,11 @@ def host_info(host: str) -> str:
     return f"{PREFIX}:host:{host}:info"
 
 
+def host_digest(host: str) -> str:
+    """A digest of the account files the read model was last made from (written with it)."""
+    return f"{PREFIX}:host:{host}:digest"
+
+
 def host_heartbeat(host: str) -> str:
     """Set by the host's worker with a TTL: present exactly while the worker is alive."""
     return f"{PREFIX}:host:{host}:heartbeat"

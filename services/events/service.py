@@ -8,6 +8,7 @@ import logging
 
 import redis.asyncio
 
+from services.common.hostmonitor import HostMonitor
 from services.common.redis import async_client
 from services.common.settings import Settings
 from services.events.hub import Hub
@@ -37,12 +38,19 @@ class EventsService:
         self.hub = Hub(settings.sse_queue_size)
         self.subscription = Subscription(self._subscriber, self.hub.deliver, self.hub.end_sessions)
         self._heartbeat = settings.sse_heartbeat
+        # Announces host.offline for a worker that died without a word. It runs here since
+        # this service runs wherever browsers watch (one host or a fleet); every replica may
+        # run it, the flip being a compare-and-set. Its own client: neither a storm of
+        # requests nor the subscription can delay it.
+        self._monitor_client = async_client(url)
+        self.monitor = HostMonitor(self._monitor_client, settings.event_log_max)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start the subscription and heartbeat (once), and wait a little for the first."""
+        """Start the subscription, heartbeat and host monitor (once), and wait a little for the first."""
         if not self._tasks:
             self._tasks.append(asyncio.create_task(self.subscription.run()))
+            self._tasks.append(asyncio.create_task(self.monitor.run()))
             self._tasks.append(asyncio.create_task(on_server_exit(self.hub.close_all)))
             if self._heartbeat > 0:
                 self._tasks.append(asyncio.create_task(self.hub.beat(self._heartbeat)))
@@ -58,3 +66,4 @@ class EventsService:
         self._tasks.clear()
         await self.redis.aclose(close_connection_pool=True)
         await self._subscriber.aclose()
+        await self._monitor_client.aclose()

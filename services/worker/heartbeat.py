@@ -1,4 +1,11 @@
-"""The worker's heartbeat: proof, renewed every few seconds, that a host has a live worker."""
+"""The worker's heartbeat: proof, renewed every few seconds, that a host has a live worker.
+
+Each beat is one script (services.common.hoststate): it renews the heartbeat key, which
+expires ``heartbeat_ttl`` after the last beat, records when the host was last heard from,
+and announces ``host.online`` when the host was not online before. Stopping announces
+``host.offline`` at once; a worker killed without stopping is announced by the monitor
+(services.common.hostmonitor) once its heartbeat has expired.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +15,25 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import redis
 
-from services.common import keys
+from services.common.hoststate import HostStates
 
 log = logging.getLogger(__name__)
 
 
 class Heartbeat(threading.Thread):
-    def __init__(self, client: redis.Redis, host: str, sysroot: Path, interval: float, ttl: float) -> None:
+    def __init__(
+        self, client: redis.Redis, host: str, sysroot: Path, interval: float, ttl: float, event_log_max: int
+    ) -> None:
         super().__init__(name="heartbeat", daemon=True)
-        self.client = client
+        self.states = HostStates(client, event_log_max)
         self.host = host
         self.sysroot = sysroot
         self.interval = interval
         self.ttl = ttl
         self.started_at = datetime.now(UTC).isoformat()
+        self.last_seen: str | None = None
         self.stop_event = threading.Event()
 
     def beat(self) -> None:
@@ -36,10 +45,9 @@ class Heartbeat(threading.Thread):
             "started_at": self.started_at,
             "last_seen": now,
         }
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(keys.host_heartbeat(self.host), now, px=int(self.ttl * 1000))
-        pipe.hset(keys.HOSTS, self.host, orjson.dumps(record))
-        pipe.execute()
+        if self.states.beat(self.host, record, self.ttl) is not None:
+            log.info("host %s is online", self.host)
+        self.last_seen = now
 
     def run(self) -> None:
         while True:
@@ -51,10 +59,10 @@ class Heartbeat(threading.Thread):
                 return
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop beating; the heartbeat key goes at once, so the host is seen offline without delay."""
+        """Stop beating, and say so at once rather than letting the heartbeat expire."""
         self.stop_event.set()
         self.join(timeout)
         try:
-            self.client.delete(keys.host_heartbeat(self.host))
+            self.states.stopped(self.host, self.last_seen)
         except redis.RedisError as exc:
-            log.warning("heartbeat of %s not removed: %s", self.host, exc)
+            log.warning("host %s not announced offline (its heartbeat will expire): %s", self.host, exc)

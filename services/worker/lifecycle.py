@@ -42,9 +42,8 @@ class Runtime:
         self.watcher = Watcher(
             self.client, self.publisher, s.host_name, s.resolved_sysroot, s.watch_debounce_ms
         )
-        self.heartbeat = Heartbeat(
-            self.client, s.host_name, s.resolved_sysroot, s.heartbeat_interval, s.heartbeat_ttl
-        )
+        self.heartbeat = Heartbeat(self.client, s.host_name, s.resolved_sysroot,
+                                   s.heartbeat_interval, s.heartbeat_ttl, s.event_log_max)  # fmt: skip
         self.watcher.start()
         self.heartbeat.start()
         # Logged here, not in prepare(): Celery sets up its logging in between.

@@ -9,7 +9,7 @@ was recorded is marked failed with that reason rather than left queued forever.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
@@ -20,7 +20,7 @@ from kombu.exceptions import OperationalError
 from pydantic import BaseModel
 from sqlalchemy.orm import Session as DbSession
 
-from services.api.core import readmodel
+from services.api.core import hosts, readmodel
 from services.common import keys, tasks
 from services.common.actions import Action, public_params
 from services.common.db import AuditEntry, Job, utcnow
@@ -91,11 +91,16 @@ class Submitter:
     queue: JobQueue
     host: str
     actor: str
+    _online_checked: bool = field(default=False, init=False, repr=False)
 
     def snapshot(self) -> readmodel.HostSnapshot:
+        # Checked first: the read model of an offline host may be stale, and "it is offline"
+        # is the answer that matters, not what the stale model says about the change.
+        self._ensure_online()
         return readmodel.snapshot(self.redis, self.host)
 
     def submit(self, action: Action, target: str, params: BaseModel) -> Job:
+        self._ensure_online()
         job = self._record(action, target, params)
         try:
             self.publisher.publish(
@@ -109,6 +114,12 @@ class Submitter:
         except (BrokerDown, redis.RedisError) as exc:
             self._fail(job, exc)
         return job
+
+    def _ensure_online(self) -> None:
+        """Refuse a change for an offline host before anything is recorded (once per request)."""
+        if not self._online_checked:
+            hosts.ensure_online(self.redis, self.host)
+            self._online_checked = True
 
     def _record(self, action: Action, target: str, params: BaseModel) -> Job:
         job = Job(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import redis
 import redis.asyncio
 
+from services.api.core import hosts as host_list
 from services.common import keys
 from services.common.accounts import Group, HostInfo, User
 
@@ -76,26 +76,6 @@ async def group_json(client: redis.asyncio.Redis, host: str, name: str) -> bytes
     return _as_bytes(await client.hget(keys.host_groups(host), name))
 
 
-def _as_text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _last_seen(raw: bytes | str | None) -> str | None:
-    """A heartbeat holds when it was sent: a Unix time, or already an ISO date."""
-    if raw is None:
-        return None
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    try:
-        return datetime.fromtimestamp(float(text), UTC).isoformat()
-    except ValueError:
-        return text
-
-
 async def hosts(client: redis.asyncio.Redis, default_host: str) -> list[dict[str, Any]]:
-    """Every known host with its liveness: its heartbeat key expires when its worker stops."""
-    names = sorted({_as_text(m) for m in await client.hkeys(keys.HOSTS)} | {default_host})
-    beats = await client.mget([keys.host_heartbeat(n) for n in names])
-    return [
-        {"name": n, "online": beat is not None, "last_seen": _last_seen(beat)}
-        for n, beat in zip(names, beats, strict=True)
-    ]
+    """Every known host with its liveness and counts (see services.api.core.hosts.listing)."""
+    return await host_list.listing(client, default_host)
