@@ -47,5 +47,10 @@ pytest: setup-test
 
 test: lint typecheck pytest
 
+# A PNG of each page at 1280 px (and the users page at phone width) in docs/screenshots/,
+# taken in headless Chromium from a private WMI2 with a sandbox host full of users.
+screenshots: setup-test
+	$(PY) -m tests.support.screenshots docs/screenshots
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.api_app import ApiWorld
+from tests.support.api_app import HOST, ApiWorld
 
 pytest_plugins = ["tests.support.api_fixtures"]
 
@@ -21,6 +21,7 @@ READS: list[Call] = [
     ("GET", "/api/v1/jobs", {}),
     ("GET", "/api/v1/jobs/0123456789abcdef0123456789abcdef", {}),
     ("GET", "/api/v1/hosts", {}),
+    ("GET", "/api/v1/audit", {}),
 ]
 # Each would be accepted from an admin: a refusal can only come from who sends it.
 MUTATIONS: list[Call] = [
@@ -36,12 +37,32 @@ MUTATIONS: list[Call] = [
     ("POST", "/api/v1/groups/devs/members", {"json": {"logins": ["bob"]}}),
     ("DELETE", "/api/v1/groups/devs/members", {"json": {"logins": ["alice"]}}),
 ]
+
+
+def _on_host(calls: list[Call]) -> list[Call]:
+    """The users and groups routes again under /api/v1/hosts/{host} (a fleet's), for the default host."""
+    prefixes = ("/api/v1/users", "/api/v1/groups")
+    return [
+        (m, p.replace("/api/v1/", f"/api/v1/hosts/{HOST}/", 1), kw)
+        for m, p, kw in calls
+        if p.startswith(prefixes)
+    ]
+
+
+READS += [*_on_host(READS), ("GET", f"/api/v1/hosts/{HOST}", {}), ("GET", "/api/v1/fleet/users", {})]
+MUTATIONS += _on_host(MUTATIONS)
+# The WMI accounts: admins only, reads included; no job (see tests/test_api_accounts.py).
+ACCOUNTS: list[Call] = [
+    ("GET", "/api/v1/accounts", {}),
+    ("POST", "/api/v1/accounts", {"json": {"login": "newcomer", "password": "newcomer-pass-1"}}),
+    ("PATCH", "/api/v1/accounts/reader", {"json": {"role": "viewer"}}),
+]
 OPEN = {("POST", "/api/v1/session"), ("GET", "/api/v1/health")}
 
 
 def _template(path: str) -> str:
     """/api/v1/users/alice -> /api/v1/users/{}: to match the OpenAPI paths."""
-    known = {"alice": "{}", "devs": "{}", "0123456789abcdef0123456789abcdef": "{}"}
+    known = dict.fromkeys(("alice", "devs", "0123456789abcdef0123456789abcdef", "reader", HOST), "{}")
     return "/".join(known.get(part, part) for part in path.split("/"))
 
 
@@ -52,11 +73,11 @@ def test_the_lists_cover_every_operation_of_the_api(api: ApiWorld) -> None:
         for path, item in document["paths"].items()
         for method in item
     }
-    covered = {(m, _template(p)) for m, p, _ in READS + MUTATIONS} | OPEN
+    covered = {(m, _template(p)) for m, p, _ in READS + MUTATIONS + ACCOUNTS} | OPEN
     assert operations == covered
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), READS + MUTATIONS)
+@pytest.mark.parametrize(("method", "path", "kwargs"), READS + MUTATIONS + ACCOUNTS)
 def test_anonymous_gets_401(api: ApiWorld, method: str, path: str, kwargs: dict[str, Any]) -> None:
     before = api.recorded()
     response = api.anonymous().request(method, path, **kwargs)

@@ -6,12 +6,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.api import errors
 from services.api.core.jobs import make_queue
-from services.api.routes import groups, health, hosts, jobs, pages, session, users
+from services.api.deps import host_in_path
+from services.api.routes import (
+    account_pages,
+    accounts,
+    audit,
+    audit_page,
+    fleet,
+    fleet_page,
+    group_pages,
+    groups,
+    health,
+    hosts,
+    job_pages,
+    jobs,
+    pages,
+    session,
+    user_pages,
+    users,
+)
+from services.api.ui import refusals
+from services.api.ui.templates import Pages
 from services.common.db import init_db
 from services.common.events import Publisher
 from services.common.redis import async_client, sync_client
@@ -23,8 +43,12 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, session, users, groups, jobs, hosts):
+    for module in (health, session, users, groups, jobs, hosts, accounts, audit, fleet):
         router.include_router(module.router)
+    # The same users and groups routes for each host of a fleet; the one-host paths above
+    # act on the default host (deps.get_host).
+    for module in (users, groups):
+        router.include_router(module.router, prefix="/hosts/{host}", dependencies=[Depends(host_in_path)])
     return router
 
 
@@ -58,11 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = sync_client(settings.resolved_redis_url)
     app.state.publisher = Publisher(app.state.redis, settings.event_log_max)
     app.state.job_queue = make_queue(settings)
-    app.state.pages = pages.Pages(WEB / "templates")
+    app.state.pages = Pages(WEB / "templates")
     errors.install(app)
+    refusals.install(app)
     # First of all routes: the login page is the one load-tested (see pages.LoginPage).
-    app.router.add_route("/login/", app.state.pages.login_page, methods=["GET"], include_in_schema=False)
-    app.include_router(pages.router)
+    app.state.login_page = pages.LoginPage(app.state.pages.login_anonymous)
+    app.router.add_route("/login/", app.state.login_page, methods=["GET"], include_in_schema=False)
+    for module in (pages, user_pages, group_pages, job_pages, audit_page, account_pages, fleet_page):
+        app.include_router(module.router)
     app.include_router(api_router())
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app

@@ -7,7 +7,7 @@ being ignored while the job reports success.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,8 +85,10 @@ class JobOut(BaseModel):
 
 class HostOut(BaseModel):
     name: str
-    online: bool
-    last_seen: str | None
+    online: bool = Field(description="Its worker's heartbeat is alive: changes are accepted.")
+    last_seen: str | None = Field(description="When its worker was last heard from (ISO 8601, UTC).")
+    users: int = Field(0, description="Users in its read model, system accounts included.")
+    groups: int = Field(0, description="Groups in its read model, system groups included.")
 
 
 class Health(BaseModel):
@@ -97,3 +99,62 @@ class Problem(BaseModel):
     """Every 4xx and 5xx answer: one sentence a person understands."""
 
     detail: str
+
+
+# --- WMI accounts and the audit trail ----------------------------------------------------------
+
+Role = Literal["admin", "viewer"]
+
+
+class AccountCreateIn(Strict):
+    login: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    role: Role = "viewer"
+
+
+class AccountPatchIn(Strict):
+    role: Role | None = None
+    disabled: bool | None = None
+
+
+class AccountOut(BaseModel):
+    login: str
+    role: str
+    disabled: bool
+    created_at: datetime
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    target: str
+    host: str | None
+    outcome: str
+    detail: str | None
+    job_id: str | None
+
+
+# --- the fleet: one login across hosts ------------------------------------------------------------
+
+
+class FleetAccountOut(BaseModel):
+    """A login as one host has it: what is compared across hosts."""
+
+    uid: int
+    gid: int
+    primary_group: str | None
+    groups: list[str]
+
+
+class FleetUserOut(BaseModel):
+    login: str
+    accounts: dict[str, FleetAccountOut] = Field(description="By host name, the hosts that have this login.")
+    missing: list[str] = Field(description="The hosts compared that lack this login.")
+    differs: list[str] = Field(description="The fields that differ between those hosts: uid, gid, groups.")
+
+
+class FleetUsersOut(BaseModel):
+    hosts: list[HostOut] = Field(description="The hosts compared: every known host with a read model.")
+    users: list[FleetUserOut]

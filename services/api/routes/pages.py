@@ -1,4 +1,4 @@
-"""The HTML pages: the login form, a dashboard placeholder, form login and logout.
+"""The login page, form login and logout, and the dashboard.
 
 ``GET /login/`` is load-tested: for an anonymous visitor it serves bytes rendered once at
 start-up (no Redis, no database, no templating per request), identical on every request,
@@ -8,32 +8,31 @@ from a bare ASGI endpoint placed first among the routes (see :class:`LoginPage`)
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import jinja2
-import redis.asyncio
+import orjson
 from fastapi import APIRouter, Form, Request, Response, status
-from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import request_response
 from starlette.types import Receive, Scope, Send
 
-from services.api.core import auth
+from services.api.core import auth, readmodel
+from services.api.core.recent import recent_events
 from services.api.deps import AsyncRedisDep, DbDep, RedisDep, SettingsDep
+from services.api.routes.jobs import job_out
 from services.api.routes.session import client_address
-from services.common.sessions import COOKIE, Session, end_session, read_session, read_session_async
+from services.api.ui.context import PageDep
+from services.api.ui.templates import HEADERS, HTML, Pages, html, redirect
+from services.common import keys
+from services.common.db import Job
+from services.common.sessions import COOKIE, end_session, read_session, read_session_async
 
 router = APIRouter(include_in_schema=False)
 
-HTML = "text/html; charset=utf-8"
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+RECENT_EVENTS = 20
+RUNNING_SHOWN = 20
 
 
 class LoginPage:
@@ -61,25 +60,10 @@ class LoginPage:
         await send(self._body)
 
     async def _page_or_home(self, request: Request) -> Response:
-        if await _visitor(request, request.app.state.async_redis) is not None:
-            return _redirect("/")
+        token = request.cookies.get(COOKIE)
+        if token and await read_session_async(request.app.state.async_redis, token) is not None:
+            return redirect("/")
         return Response(self._body["body"], media_type=HTML, headers=HEADERS)
-
-
-class Pages:
-    """The templates, loaded once; the anonymous login page, rendered once."""
-
-    def __init__(self, templates: Path) -> None:
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates), autoescape=True, auto_reload=False
-        )
-        self.login = self.env.get_template("login.html")
-        self.dashboard = self.env.get_template("dashboard.html")
-        self.login_anonymous = self.login.render(error=None, login=None).encode()
-        self.login_page = LoginPage(self.login_anonymous)
-
-    def login_failed(self, error: str, login: str) -> bytes:
-        return self.login.render(error=error, login=login).encode()
 
 
 def _pages(request: Request) -> Pages:
@@ -87,30 +71,40 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
-def _html(body: bytes, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(content=body, status_code=status_code, media_type=HTML, headers=HEADERS)
+def _unfinished_jobs(db: DbSession, host: str) -> list[dict[str, Any]]:
+    query = (
+        select(Job)
+        .where(Job.host == host, Job.state.in_(("queued", "running")))
+        .order_by(Job.created_at.desc())
+        .limit(RUNNING_SHOWN)
+    )
+    return [job_out(job).model_dump() for job in db.scalars(query)]
 
 
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
-
-
-def _cross_site(request: Request) -> bool:
-    """A form posted from another site (login CSRF): browsers say so in Sec-Fetch-Site."""
-    return request.headers.get("sec-fetch-site") == "cross-site"
-
-
-async def _visitor(request: Request, aredis: redis.asyncio.Redis) -> Session | None:
-    token = request.cookies.get(COOKIE)
-    return await read_session_async(aredis, token) if token else None
+def _names(raw: dict[Any, Any]) -> list[str]:
+    """The names of the regular (non-system) records of a read-model hash."""
+    return sorted(k.decode() for k, v in raw.items() if not orjson.loads(v).get("system"))
 
 
 @router.get("/")
-async def home(request: Request, aredis: AsyncRedisDep, settings: SettingsDep) -> Response:
-    session = await _visitor(request, aredis)
-    if session is None:
-        return _redirect("/login/")
-    return _html(_pages(request).dashboard.render(session=session, host=settings.host_name).encode())
+async def dashboard(
+    request: Request, page: PageDep, aredis: AsyncRedisDep, db: DbDep, settings: SettingsDep
+) -> Response:
+    pipe = aredis.pipeline(transaction=False)
+    pipe.hgetall(keys.host_users(page.host))
+    pipe.hgetall(keys.host_groups(page.host))
+    users_raw, groups_raw = await pipe.execute()
+    users, groups = _names(users_raw), _names(groups_raw)
+    hosts = await readmodel.hosts(aredis, settings.host_name)
+    events = await recent_events(aredis, RECENT_EVENTS)
+    jobs = await run_in_threadpool(_unfinished_jobs, db, page.host)
+    # The names themselves go to the script, so that a replayed event never counts twice.
+    names = {"users": users, "groups": groups}
+    body = _pages(request).render(
+        "dashboard.html", page=page, hosts=hosts, users=len(users), groups=len(groups), jobs=jobs,
+        events=events, names=names,
+    )  # fmt: skip
+    return html(body)
 
 
 @router.post("/login/")
@@ -122,15 +116,16 @@ def login_form(
     login: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    if _cross_site(request):
-        return _html(_pages(request).login_failed("Log in from this site's own page.", ""), 403)
+    pages = _pages(request)
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return html(pages.login_failed("Log in from this site's own page.", ""), 403)
     if not login or not password or len(login) > 64 or len(password.encode()) > 1024:
-        return _html(_pages(request).login_failed(auth.WRONG, login[:64]), 401)
+        return html(pages.login_failed(auth.WRONG, login[:64]), 401)
     try:
         token, _ = auth.log_in(db, client, login, password, client_address(request), settings.session_ttl)
     except auth.LoginRefused as refused:
-        return _html(_pages(request).login_failed(refused.detail, login), refused.status_code)
-    response = _redirect("/")
+        return html(pages.login_failed(refused.detail, login), refused.status_code)
+    response = redirect("/")
     auth.set_cookie(response, token, settings.session_ttl)
     return response
 
@@ -140,13 +135,13 @@ def logout_form(request: Request, client: RedisDep, csrf_token: Annotated[str, F
     token = request.cookies.get(COOKIE)
     session = read_session(client, token)
     if token and session is not None:
-        if _cross_site(request) or not secrets.compare_digest(
+        if request.headers.get("sec-fetch-site") == "cross-site" or not secrets.compare_digest(
             csrf_token.encode(), session.csrf_token.encode()
         ):
             return Response(
                 "Log out from this site's own page.", status.HTTP_403_FORBIDDEN, media_type="text/plain"
             )
         end_session(client, token, session.login)
-    response = _redirect("/login/")
+    response = redirect("/login/")
     auth.clear_cookie(response)
     return response

@@ -1,0 +1,172 @@
+"""The users pages (``/users/``, ``/users/{login}/``) and their plain-form counterparts of the JSON API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query, Request, Response
+
+from services.api import schemas
+from services.api.core import passwords, validation
+from services.api.deps import DbDep, RedisDep
+from services.api.ui import hostdata, views
+from services.api.ui.context import PageDep, PageError
+from services.api.ui.forms import FormJobsDep, split_names
+from services.api.ui.jobnote import job_note
+from services.api.ui.listing import Column, TableSpec, listing
+from services.api.ui.templates import Pages, html
+from services.common.actions import Action, UserPassword, UserRef
+from services.common.db import Job
+
+router = APIRouter(include_in_schema=False)
+
+USERS = TableSpec(
+    name_key="login",
+    columns=[
+        Column("login", "Login"),
+        Column("full_name", "Full name"),
+        Column("uid", "UID", numeric=True, optional=True),
+        Column("groups", "Groups", optional=True),
+        Column("status", "Status"),
+    ],
+    searched=["login", "full_name", "uid", "groups"],
+)
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def _with_status(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for user in users:
+        user["status"] = views.user_status(user)
+    return users
+
+
+@router.get("/users/")
+def users_page(
+    request: Request,
+    page: PageDep,
+    client: RedisDep,
+    db: DbDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    system: bool = False,
+    sort: str = "login",
+    dir: Literal["asc", "desc", ""] = "",
+    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    job: str | None = None,
+) -> Response:
+    users = _with_status(hostdata.users(client, page.host))
+    table = listing(users, USERS, q=q, system=system, sort=sort, desc=dir == "desc", page=number)
+    info = hostdata.info(client, page.host)
+    body = _pages(request).render(
+        "users.html", page=page, table=table, spec=USERS, shells=info["shells"] if info else [],
+        job=job_note(db, job),
+    )  # fmt: skip
+    return html(body)
+
+
+@router.get("/users/{login}/")
+def user_page(
+    request: Request, login: str, page: PageDep, client: RedisDep, db: DbDep, job: str | None = None
+) -> Response:
+    user = hostdata.user(client, page.host, login)
+    if user is None:
+        raise PageError(404, f"There is no user {login!r} on host {page.host!r}.")
+    info = hostdata.info(client, page.host)
+    body = _pages(request).render(
+        "user.html", page=page, user=_with_status([user])[0], shells=info["shells"] if info else [],
+        job=job_note(db, job),
+    )  # fmt: skip
+    return html(body)
+
+
+# --- the plain forms: the same checks and jobs as routes/users.py -------------------------------
+
+
+@router.post("/users/")
+def create_user(
+    form: FormJobsDep,
+    login: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+    shell: Annotated[str, Form()] = "",
+    groups: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    create_home: Annotated[str | None, Form()] = None,
+) -> Response:
+    def submit() -> Job:
+        body = schemas.UserCreateIn(
+            login=login, full_name=full_name, shell=shell or None, groups=split_names(groups),
+            password=password or None, create_home=create_home is not None,
+        )  # fmt: skip
+        params = validation.user_create(form.jobs.snapshot(), body)
+        if body.password is not None:
+            params.password_hash = passwords.host_password_hash(body.password)
+        return form.jobs.submit(Action.USER_CREATE, body.login, params)
+
+    return form.run(submit, "/users/")
+
+
+@router.post("/users/{login}/edit")
+def modify_user(
+    login: str,
+    form: FormJobsDep,
+    full_name: Annotated[str, Form()] = "",
+    shell: Annotated[str, Form()] = "",
+    groups: Annotated[str, Form()] = "",
+) -> Response:
+    def submit() -> Job:
+        body = schemas.UserPatchIn(full_name=full_name, shell=shell or None, groups=split_names(groups))
+        params = validation.user_modify(form.jobs.snapshot(), login, body)
+        return form.jobs.submit(Action.USER_MODIFY, login, params)
+
+    return form.run(submit, f"/users/{login}/")
+
+
+@router.post("/users/{login}/password")
+def set_password(login: str, form: FormJobsDep, password: Annotated[str, Form()] = "") -> Response:
+    def submit() -> Job:
+        validation.existing_user(form.jobs.snapshot(), login)
+        validation.password(password)
+        params = UserPassword(login=login, password_hash=passwords.host_password_hash(password))
+        return form.jobs.submit(Action.USER_PASSWORD, login, params)
+
+    return form.run(submit, f"/users/{login}/")
+
+
+@router.post("/users/{login}/lock")
+def lock_user(login: str, form: FormJobsDep) -> Response:
+    def submit() -> Job:
+        validation.existing_user(form.jobs.snapshot(), login)
+        return form.jobs.submit(Action.USER_LOCK, login, UserRef(login=login))
+
+    return form.run(submit, f"/users/{login}/")
+
+
+@router.post("/users/{login}/unlock")
+def unlock_user(login: str, form: FormJobsDep) -> Response:
+    def submit() -> Job:
+        return form.jobs.submit(
+            Action.USER_UNLOCK, login, validation.user_unlock(form.jobs.snapshot(), login)
+        )
+
+    return form.run(submit, f"/users/{login}/")
+
+
+@router.post("/users/{login}/delete")
+def delete_user(
+    login: str,
+    form: FormJobsDep,
+    home: Annotated[str, Form()] = "keep",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    def submit() -> Job:
+        if confirm != "yes":
+            validation.invalid(f"Tick the box that confirms the deletion of {login!r}.")
+        if home not in ("keep", "remove", "archive"):
+            validation.invalid("The home directory is to be kept, removed or archived.")
+        params = validation.user_delete(form.jobs.snapshot(), login, home)  # type: ignore[arg-type]
+        return form.jobs.submit(Action.USER_DELETE, login, params)
+
+    return form.run(submit, "/users/")

@@ -1,0 +1,124 @@
+"""Forms posted the plain way (no script): the same checks as the JSON API, answered with pages.
+
+A page's forms carry the session's CSRF token in a hidden ``csrf_token`` field (the
+script sends the same token in the ``X-CSRF-Token`` header to the JSON API instead).
+A form without it, with a wrong one, from another site, or from a viewer, gets 403 and
+changes nothing. A change that is accepted redirects back to its page with ``?job=``,
+where the job's state is shown; a refusal is a page saying why, with the API's sentence.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from services.api.core.jobs import JobQueue, Submitter
+from services.api.deps import DbDep, RedisDep, SettingsDep
+from services.api.errors import sentence
+from services.api.ui.context import HOST_NAME, LoginRequired, PageError
+from services.api.ui.templates import redirect
+from services.common.db import Job
+from services.common.events import Publisher
+from services.common.sessions import COOKIE, Session, read_session
+
+CSRF_REFUSED = (
+    "This form came without its security token, or with a stale one: reload the page, then try again."
+)
+CROSS_SITE = "This form was sent from another site: use the WMI's own pages."
+
+
+async def form_admin(request: Request, client: RedisDep) -> Session:
+    """The session of an admin who posted a form of ours; any other poster gets 403."""
+    session = read_session(client, request.cookies.get(COOKIE))
+    if session is None:
+        raise LoginRequired
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise PageError(403, CROSS_SITE)
+    token = (await request.form()).get("csrf_token")
+    if not isinstance(token, str) or not secrets.compare_digest(token.encode(), session.csrf_token.encode()):
+        raise PageError(403, CSRF_REFUSED)
+    if session.role != "admin":
+        raise PageError(
+            403,
+            f"Your WMI account has the role {session.role!r}: "
+            "it can read, but only an admin can change things.",
+        )
+    return session
+
+
+FormAdmin = Annotated[Session, Depends(form_admin)]
+
+
+@dataclass(frozen=True)
+class FormJobs:
+    """What a form handler needs: a job submitter for the form's host, and links back to its pages."""
+
+    jobs: Submitter
+    default_host: str
+
+    def link(self, path: str) -> str:
+        """A page of the form's host (``?host=`` only when it is not the default one)."""
+        return (
+            path if self.jobs.host == self.default_host else f"{path}?{urlencode({'host': self.jobs.host})}"
+        )
+
+    def run(self, make_job: Callable[[], Job], back: str) -> RedirectResponse:
+        """Validate and submit; redirect to the page ``back`` with the job's id, to show its state."""
+        with refusals_as_pages():
+            job = make_job()
+        target = self.link(back)
+        return redirect(f"{target}{'&' if '?' in target else '?'}job={job.id}")
+
+
+async def form_jobs(
+    request: Request, session: FormAdmin, db: DbDep, client: RedisDep, settings: SettingsDep
+) -> FormJobs:
+    """For the host the form names (its hidden ``host`` field), or the default one."""
+    host = (await request.form()).get("host")
+    publisher: Publisher = request.app.state.publisher
+    queue: JobQueue = request.app.state.job_queue
+    jobs = Submitter(
+        db=db,
+        redis=client,
+        publisher=publisher,
+        queue=queue,
+        host=host if isinstance(host, str) and HOST_NAME.fullmatch(host) else settings.host_name,
+        actor=session.login,
+    )
+    return FormJobs(jobs=jobs, default_host=settings.host_name)
+
+
+FormJobsDep = Annotated[FormJobs, Depends(form_jobs)]
+
+
+@contextmanager
+def refusals_as_pages() -> Iterator[None]:
+    """The API's refusals (HTTPException, a body that does not validate) as a page of their own."""
+    try:
+        yield
+    except HTTPException as exc:
+        raise PageError(exc.status_code, str(exc.detail)) from None
+    except ValidationError as exc:
+        problems = dict.fromkeys(sentence(dict(e)) for e in exc.errors())
+        raise PageError(422, " ".join(problems) or "The form is invalid.") from None
+
+
+def safe_back(request: Request, fallback: str) -> str:
+    """Where a refusal page's "back" link goes: the page the form was on, if it is one of ours."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return fallback
+
+
+def split_names(text: str) -> list[str]:
+    """A list typed in one field: names separated by spaces, commas or new lines."""
+    return [part for part in text.replace(",", " ").split() if part]
