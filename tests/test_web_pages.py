@@ -208,6 +208,15 @@ def test_pages_render_in_full_without_the_script(stack: Stack, new_context: NewC
     expect(page.locator("[data-members] li")).to_have_count(4)
 
 
+def test_an_unknown_host_is_a_404_page(stack: Stack, context: BrowserContext) -> None:
+    """Bug: ``?host=`` naming no host rendered empty pages, as if the host had no users."""
+    page = context.new_page()
+    log_in(page, stack.url, *ADMIN)
+    response = page.goto(f"{stack.url}/users/?host=no-such-host")
+    assert response is not None and response.status == 404
+    expect(page.locator("body")).to_contain_text("There is no host 'no-such-host'")
+
+
 def test_the_audit_page_filters_and_exports_what_it_shows(stack: Stack, context: BrowserContext) -> None:
     page = context.new_page()
     log_in(page, stack.url, *VIEWER)

@@ -78,6 +78,13 @@ def newest_event_id(client: redis.Redis) -> str:
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
+def _is_known(client: redis.Redis, host: str, default_host: str) -> bool:
+    """A host some worker registered or read (as ``core.hosts.is_known``, without an event loop)."""
+    if host == default_host:
+        return True
+    return bool(client.hexists(keys.HOSTS, host) or client.exists(keys.host_info(host)))
+
+
 def page_context(
     request: Request,
     client: RedisDep,
@@ -88,7 +95,7 @@ def page_context(
     if session is None:
         raise LoginRequired
     chosen = host or settings.host_name
-    if not HOST_NAME.fullmatch(chosen):
+    if not HOST_NAME.fullmatch(chosen) or not _is_known(client, chosen, settings.host_name):
         raise PageError(404, f"There is no host {chosen!r}.")
     return PageContext(
         session=session,
