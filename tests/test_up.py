@@ -47,6 +47,8 @@ def test_up_serves_login_over_https_and_leaves_no_process_after_sigterm(tmp_path
     assert status == 0, log.read_text()
     assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     output = log.read_text()
+    # Redis is stopped after the services, so the worker could still say goodbye.
+    assert "not announced offline" not in output
     password = output.split("password:", 1)[1].split()[0]
     assert (data_dir / "sysroot" / "etc" / "passwd").exists()
     assert (data_dir / "tls" / "cert.pem").exists()

@@ -23,11 +23,17 @@ STOP_GRACE = 15.0
 class Supervisor:
     def __init__(self) -> None:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        # Children the others need until they have stopped: stopped last.
+        self.foundation: list[str] = []
         self._stopping = False
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, *, foundation: bool = False
+    ) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(argv, env=env, start_new_session=True)
         self.children[name] = proc
+        if foundation:
+            self.foundation.append(name)
         return proc
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
@@ -49,19 +55,30 @@ class Supervisor:
         return status
 
     def stop_all(self) -> None:
-        """SIGTERM every child's group (the last started first), then SIGKILL what is left."""
-        procs = [psutil.Process(p.pid) for p in self.children.values() if p.poll() is None]
-        everything = set(procs)
-        for proc in procs:
+        """Stop the services first, then what they stand on (Redis), so that the worker can
+        still announce its host offline and finish its job on the way out."""
+        foundation = [self.children[name] for name in self.foundation if name in self.children]
+        services = [proc for proc in self.children.values() if proc not in foundation]
+        _stop(services)
+        _stop(foundation)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each child's group, wait for all of them and theirs, then SIGKILL what is left."""
+    procs = [psutil.Process(p.pid) for p in children if p.poll() is None]
+    everything = set(procs)
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
             everything.update(proc.children(recursive=True))
-        for child in reversed(list(self.children.values())):
-            _signal_group(child.pid, signal.SIGTERM)
-        _gone, alive = psutil.wait_procs(list(everything), timeout=STOP_GRACE)
-        for proc in alive:
+    for child in children:
+        _signal_group(child.pid, signal.SIGTERM)
+    _gone, alive = psutil.wait_procs(list(everything), timeout=STOP_GRACE)
+    for proc in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        for child in self.children.values():
-            _signal_group(child.pid, signal.SIGKILL)
-            child.wait()
+    for child in children:
+        _signal_group(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 def _signal_group(pid: int, signum: int) -> None:

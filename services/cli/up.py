@@ -60,7 +60,8 @@ def up(settings: Settings) -> int:
     supervisor = Supervisor()
     try:
         if settings.redis_url is None:
-            proc = supervisor.start("redis", redis_command(settings.resolved_data_dir, settings.redis_socket))
+            command = redis_command(settings.resolved_data_dir, settings.redis_socket)
+            proc = supervisor.start("redis", command, foundation=True)
             wait_for_redis(settings.resolved_redis_url, proc)
         env["WMI_REDIS_URL"] = settings.resolved_redis_url
         supervisor.start("worker", [sys.executable, "-m", "services.cli", "worker"], env)
