@@ -21,6 +21,7 @@ from services.common import keys, tasks
 from services.common.sessions import COOKIE
 from tests.support.api_app import ADMIN, HOST, ApiWorld, queued_messages, session_cookie
 from tests.support.ports import free_port
+from tests.support.redis_dump import redis_dump
 from tests.support.redis_server import RedisServer
 from tests.support.wait import wait_for
 
@@ -34,26 +35,9 @@ def _events(api: ApiWorld) -> list[dict[str, Any]]:
 
 
 def _redis_dump(api: ApiWorld) -> bytes:
-    """Every key and value, whatever its type; queued messages also with their bodies decoded."""
-    parts: list[bytes] = []
-    client = api.redis
-    for key in client.scan_iter(count=1000):
-        kind = client.type(key)
-        parts.append(key)
-        if kind == b"string":
-            parts.append(client.get(key) or b"")
-        elif kind == b"hash":
-            parts.extend(b"%s=%s" % kv for kv in client.hgetall(key).items())
-        elif kind == b"list":
-            parts.extend(client.lrange(key, 0, -1))
-        elif kind == b"set":
-            parts.extend(client.smembers(key))
-        elif kind == b"zset":
-            parts.extend(client.zrange(key, 0, -1))
-        elif kind == b"stream":
-            parts.extend(v for _id, fields in client.xrange(key) for v in fields.values())
-    parts.extend(orjson.dumps(m["args"]) for m in queued_messages(client))
-    return b"\n".join(parts)
+    """Every key and value; queued messages also with their bodies decoded."""
+    decoded = [orjson.dumps(m["args"]) for m in queued_messages(api.redis)]
+    return b"\n".join([redis_dump(api.redis), *decoded])
 
 
 def test_a_new_user_becomes_a_job_an_event_and_a_message_carrying_only_a_hash(api: ApiWorld) -> None:
