@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,8 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     # How many web server processes `wmi2 up` and `wmi2 api` start.
     web_workers: int = 2
+    # The ASGI server of `wmi2 web`, `api` and `events` (see services/cli/serve.py).
+    server: Literal["granian", "uvicorn"] = "granian"
     session_ttl: int = 8 * 3600
     event_log_max: int = 10_000
     # Must exceed the longest task (archiving a large home), or Redis hands a

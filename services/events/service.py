@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 
 import redis.asyncio
@@ -24,6 +25,20 @@ REQUEST_CONNECTIONS = 32
 CONNECTION_WAIT = 10.0
 # How long start() waits for the first subscription before serving anyway.
 READY_WAIT = 5.0
+# The cyclic garbage collector's thresholds once serving. Each open stream keeps some
+# hundred tracked objects (task, frames, mailbox, transport), so 10,000 clients make a
+# million, and the default thresholds (700, 10, 10) ran 11 full collections of 0.24 s
+# each in a 10,000-client run, plus 1,600 young ones: 4 s of CPU, and pauses that every
+# event in flight waits out (p99 0.9 s at 2 events/s, 0.5 s with these). Reference
+# counting frees almost everything a delivery allocates; the collector only has cycles
+# left to find, such as a dropped stream's exception and frames.
+GC_THRESHOLDS = (100_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """Exempt what start-up made (modules, app, templates) from collections; collect less often."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class EventsService:
@@ -49,6 +64,7 @@ class EventsService:
     async def start(self) -> None:
         """Start the subscription, heartbeat and host monitor (once), and wait a little for the first."""
         if not self._tasks:
+            tune_gc()
             self._tasks.append(asyncio.create_task(self.subscription.run()))
             self._tasks.append(asyncio.create_task(self.monitor.run()))
             self._tasks.append(asyncio.create_task(on_server_exit(self.hub.close_all)))

@@ -10,7 +10,6 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from services.common import actions
-from services.common.accounts import User
 from services.common.actions import Action
 from services.worker import archive, hostfiles, shadow
 
@@ -32,8 +31,8 @@ def _user_create(host: Host, p: actions.UserCreate) -> str:
         groups=p.groups,
         password_hash=p.password_hash,
     )
-    user = hostfiles.read_host(host.sysroot, host.name).users.get(p.login)
-    home = user.home if user else "?"
+    entry = hostfiles.passwd_entry(host.sysroot / "etc", p.login)
+    home = entry[5] if entry else "?"
     return (
         f"User {p.login} created, home {home}" if p.create_home else f"User {p.login} created, without a home"
     )
@@ -67,30 +66,31 @@ def _user_unlock(host: Host, p: actions.UserRef) -> str:
     return f"User {p.login} unlocked"
 
 
-def _archive(host: Host, user: User) -> Path | None:
-    home = archive.home_under(host.sysroot, user.home)
+def _archive(host: Host, login: str, home_dir: str) -> Path | None:
+    home = archive.home_under(host.sysroot, home_dir)
     if not home.is_dir():
         return None
     try:
-        return archive.archive_home(home, host.archive_dir, host.name, user.login)
+        return archive.archive_home(home, host.archive_dir, host.name, login)
     except OSError as exc:
         # Nothing is deleted yet: the user and the home stay as they were.
-        raise shadow.ToolError(f"The home {user.home} could not be archived: {exc}") from exc
+        raise shadow.ToolError(f"The home {home_dir} could not be archived: {exc}") from exc
 
 
 def _user_delete(host: Host, p: actions.UserDelete) -> str:
     login = shadow.check_name(p.login)
-    user = hostfiles.read_host(host.sysroot, host.name).users.get(login)
-    if user is None:
+    entry = hostfiles.passwd_entry(host.sysroot / "etc", login)
+    if entry is None:
         raise shadow.ToolError(f"userdel: user '{login}' does not exist")
+    home = entry[5]
     if p.home == "keep":
         shadow.userdel(host.sysroot, login, remove_home=False)
-        return f"User {login} deleted, home {user.home} kept"
+        return f"User {login} deleted, home {home} kept"
     if p.home == "remove":
-        archive.home_under(host.sysroot, user.home)  # refuses a home that is the whole root
+        archive.home_under(host.sysroot, home)  # refuses a home that is the whole root
         shadow.userdel(host.sysroot, login, remove_home=True)
-        return f"User {login} deleted with home {user.home}"
-    saved = _archive(host, user)
+        return f"User {login} deleted with home {home}"
+    saved = _archive(host, login, home)
     shadow.userdel(host.sysroot, login, remove_home=True)
     return (
         f"User {login} deleted, home archived to {saved}"
@@ -101,8 +101,8 @@ def _user_delete(host: Host, p: actions.UserDelete) -> str:
 
 def _group_create(host: Host, p: actions.GroupCreate) -> str:
     shadow.groupadd(host.sysroot, p.name, p.gid)
-    group = hostfiles.read_host(host.sysroot, host.name).groups.get(p.name)
-    return f"Group {p.name} created, gid {group.gid if group else '?'}"
+    entry = hostfiles.group_entry(host.sysroot / "etc", p.name)
+    return f"Group {p.name} created, gid {entry[2] if entry else '?'}"
 
 
 def _group_delete(host: Host, p: actions.GroupRef) -> str:

@@ -76,7 +76,7 @@ class Watcher(threading.Thread):
 
     def _refresh(self) -> None:
         with host_lock(self.client, self.host):
-            found = refresh(self.client, self.publisher, self.host, self.sysroot)
+            found = refresh(self.client, self.publisher, self.host, self.sysroot, if_changed=True)
         if found:
             log.info("%d change(s) made outside WMI2 on %s", len(found), self.host)
 

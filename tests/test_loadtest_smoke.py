@@ -1,0 +1,82 @@
+"""The load tools run, briefly, and report no error and nothing lost: so that they keep working.
+
+Their figures are printed (``pytest -s``), never asserted: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.processes import ROOT
+
+HTTP_TOOLS = ("ab", "httperf", "wrk")
+
+
+def _run(args: list[str], out: Path, timeout: float) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", *args, "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    print(done.stdout[-6000:], done.stderr[-3000:])
+    assert out.exists(), f"{args[0]} wrote no figures (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    figures: dict[str, Any] = json.loads(out.read_text())
+    return figures
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One quick run of the benchmark (a fresh ``wmi2 up``): HTTP tools, pipeline, locust."""
+    missing = [tool for tool in HTTP_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise AssertionError(f"not installed: {', '.join(missing)} (make setup-test installs them)")
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    return _run(["loadtest.bench", "--quick", "--tools", "ab,httperf,wrk,pipeline,locust"], out, 600)
+
+
+@pytest.mark.timeout(700)
+def test_the_originals_commands_and_wrk_run_without_error(bench: dict[str, Any]) -> None:
+    ab, httperf, wrk = bench["ab"], bench["httperf"], bench["wrk"]
+    assert ab["complete"] > 0 and ab["failed"] == 0 and ab["non_2xx"] == 0 and ab["length_failures"] == 0
+    assert httperf["errors"] == 0 and httperf["replies"].get("3xx", 0) > 0, httperf["output"]
+    assert wrk["errors"] == 0 and wrk["value"] > 0, wrk["output"]
+
+
+@pytest.mark.timeout(700)
+def test_the_action_pipeline_loses_nothing(bench: dict[str, Any]) -> None:
+    for run in (bench["pipeline"]["paced"], bench["pipeline"]["flood"]):
+        assert run["sent"] > 0 and run["errors"] == 0 and run["failed"] == 0 and run["lost"] == 0, run
+        assert run["created"] == run["sent"]
+
+
+@pytest.mark.timeout(700)
+def test_locust_runs_the_scenarios_without_failure(bench: dict[str, Any]) -> None:
+    locust = bench["locust"]
+    assert locust["requests"] > 0 and locust["failures"] == 0, locust["output"][-3000:]
+    names = {row["Name"] for row in locust["rows"]}
+    assert "/api/v1/users" in names and "/api/v1/session (log in)" in names
+
+
+@pytest.mark.timeout(300)
+def test_the_fanout_delivers_every_event_to_every_client(tmp_path: Path) -> None:
+    args = ["loadtest.fanout", "--clients", "100", "--events", "5", "--rate", "10", "--settle", "0.5"]
+    result = _run(args, tmp_path / "fanout.json", 240)
+    assert result["connected"] == 100 and result["connect_failures"] == 0
+    assert result["held_at_end"] == 100
+    assert result["deliveries"] == 500 and result["lost"] == 0 and result["duplicates"] == 0
+
+
+@pytest.mark.timeout(300)
+def test_the_job_cost_breakdown_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest.jobcost", "--jobs", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    print(done.stdout, done.stderr[-3000:])
+    assert done.returncode == 0 and "tool: useradd" in done.stdout
