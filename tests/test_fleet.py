@@ -71,6 +71,10 @@ def _run_the_fleet(fleet: Fleet, admin: httpx.Client) -> None:
         assert sorted(hosts) == sorted(HOSTS)
         assert all(h["online"] and h["last_seen"] and h["users"] and h["groups"] for h in hosts.values())
         stream.wait(lambda e: e["type"] == "host.online" and e["host"] == "beta")
+        # Every page offers every host, and keeps the one chosen.
+        page = admin.get("/users/", params={"host": "beta"}).text
+        assert all(f'<option value="{h}"' in page for h in HOSTS)
+        assert '<option value="beta" selected>' in page and 'href="/fleet/' in page
 
         # Each action on its own host; the one-host path on the default host.
         _on_its_host_only(fleet, admin, "alpha", "POST", "/api/v1/hosts/alpha/users", json={"login": "dave"})

@@ -46,6 +46,8 @@ class PageContext:
     default_host: str
     last_event: str
     path: str
+    # Every host the selector offers: the default one and those a worker registered.
+    hosts: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -85,6 +87,13 @@ def _is_known(client: redis.Redis, host: str, default_host: str) -> bool:
     return bool(client.hexists(keys.HOSTS, host) or client.exists(keys.host_info(host)))
 
 
+def _known_hosts(client: redis.Redis, default_host: str) -> tuple[str, ...]:
+    registered = {
+        name.decode() if isinstance(name, bytes) else str(name) for name in client.hkeys(keys.HOSTS)
+    }
+    return tuple(sorted(registered | {default_host}))
+
+
 def page_context(
     request: Request,
     client: RedisDep,
@@ -103,6 +112,7 @@ def page_context(
         default_host=settings.host_name,
         last_event=newest_event_id(client),
         path=request.url.path,
+        hosts=_known_hosts(client, settings.host_name),
     )
 
 
