@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 # How long a creation may take to show up on the stream before it counts as lost.
-SETTLE = 60.0
+SETTLE = 300.0
 
 
 def percentile(values: list[float], q: float) -> float:

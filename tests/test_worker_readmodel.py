@@ -96,3 +96,32 @@ def test_the_host_lock_excludes_a_second_holder(redis_client: redis.Redis) -> No
     with host_lock(redis_client, HOST, wait=0.2):
         assert redis_client.exists(keys.host_lock(HOST))
     assert not redis_client.exists(keys.host_lock(HOST))
+
+
+def test_events_are_published_even_by_a_redis_that_forgot_the_script(
+    redis_client: redis.Redis, sysroot: Path
+) -> None:
+    """The events go in the model's transaction as EVALSHA; a restarted Redis answers NOSCRIPT."""
+    _refresh(redis_client, sysroot)
+    _tool("useradd", "-P", str(sysroot), "-M", "--", "ivy")
+    redis_client.script_flush()
+    created = _refresh(redis_client, sysroot, job="job2", actor="admin")
+    assert [(e["type"], e["job"]) for e in created] == [("group.created", "job2"), ("user.created", "job2")]
+    assert redis_client.hexists(keys.host_users(HOST), "ivy")
+
+
+def test_a_model_stored_by_another_process_is_not_diffed_against_this_ones_memory(
+    redis_client: redis.Redis, sysroot: Path
+) -> None:
+    """A job diffs against what its process last wrote only while Redis still holds exactly that."""
+    from services.worker import readmodel
+
+    _refresh(redis_client, sysroot)
+    remembered = dict(readmodel._written)
+    _tool("useradd", "-P", str(sysroot), "-M", "--", "otto")
+    readmodel._written.clear()  # another worker process (the watcher's) stores this change
+    _refresh(redis_client, sysroot)
+    readmodel._written.update(remembered)  # this process still remembers the model before it
+    _tool("usermod", "-P", str(sysroot), "-c", "Otto O", "--", "otto")
+    [updated] = _refresh(redis_client, sysroot, job="job3", actor="admin")
+    assert updated["type"] == "user.updated" and updated["data"]["changed"] == ["full_name"]

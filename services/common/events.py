@@ -77,9 +77,32 @@ class Publisher:
         job: str | None = None,
         actor: str | None = None,
     ) -> str:
-        raw = body(type, host, data, job=job, actor=actor)
+        return self.publish_body(body(type, host, data, job=job, actor=actor))
+
+    def publish_body(self, raw: bytes) -> str:
+        """Publish an event already serialized by :func:`body`; return its id."""
         event_id = self._script(keys=[keys.EVENT_STREAM, keys.EVENT_CHANNEL], args=[raw, self._max_len])
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
+    def queue(
+        self,
+        pipe: redis.client.Pipeline,
+        type: str,
+        host: str | None,
+        data: dict[str, Any] | None = None,
+        *,
+        job: str | None = None,
+        actor: str | None = None,
+    ) -> bytes:
+        """Add the publication to ``pipe`` (a MULTI makes it atomic with the rest); return its body.
+
+        It goes as EVALSHA, with no round trip of its own. A Redis that does not know the
+        script (restarted since) answers NoScriptError in its place: publish the body
+        again with :meth:`publish_body`, which loads the script.
+        """
+        raw = body(type, host, data, job=job, actor=actor)
+        pipe.evalsha(self._script.sha, 2, keys.EVENT_STREAM, keys.EVENT_CHANNEL, raw, self._max_len)
+        return raw
 
 
 def id_tuple(event_id: str) -> tuple[int, int]:

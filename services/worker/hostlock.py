@@ -40,10 +40,10 @@ def _keep(lock: redis.lock.Lock, stop: threading.Event) -> None:
 
 
 @contextmanager
-def host_lock(client: redis.Redis, host: str, wait: float = WAIT) -> Iterator[None]:
+def host_lock(client: redis.Redis, host: str, wait: float = WAIT, poll: float = POLL) -> Iterator[None]:
     # thread_local=False: the keeper thread must see the token that this thread acquired.
     lock = client.lock(
-        keys.host_lock(host), timeout=TTL, sleep=POLL, blocking_timeout=wait, thread_local=False
+        keys.host_lock(host), timeout=TTL, sleep=poll, blocking_timeout=wait, thread_local=False
     )
     if not lock.acquire():
         raise HostBusy(f"The accounts of {host} stayed busy for {wait:.0f} seconds.")

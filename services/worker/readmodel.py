@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import redis
+from redis.exceptions import NoScriptError
 
 from services.common import keys
 from services.common.events import Publisher
@@ -63,8 +64,36 @@ def _order(users: Records, groups: Records, old_users: Records, old_groups: Reco
     return [*g_new, *u_new, *u_upd, *g_upd, *u_del, *g_del]
 
 
-def _write(client: redis.Redis, host: str, changes: list[Change], info: bytes, digest: bytes) -> None:
-    """Store only what changed, and the digest of the files it was read from, in one transaction."""
+@dataclass(frozen=True)
+class _Written:
+    """What this process last stored for a host: the files' digest and the records."""
+
+    digest: bytes
+    users: Records
+    groups: Records
+
+
+# Per host, the model this process last wrote. A job's refresh compares the files it has
+# just changed with these instead of fetching and decoding the whole model (1,000 users:
+# some 600 KB per job), as long as the model in Redis is still the one written here: its
+# stored digest, written in the same transaction as the records, says so.
+_written: dict[str, _Written] = {}
+
+
+def _store(
+    client: redis.Redis,
+    publisher: Publisher,
+    host: str,
+    changes: list[Change],
+    info: bytes,
+    digest: bytes,
+    events: tuple[str | None, str | None] | None,
+) -> None:
+    """Store what changed, the files' digest and (given ``events``: job, actor) the events.
+
+    One transaction: one round trip, and a reader never finds the model changed without
+    its events in the log, nor the other way round.
+    """
     pipe = client.pipeline(transaction=True)
     for change in changes:
         kind, _, what = change.type.partition(".")
@@ -77,16 +106,46 @@ def _write(client: redis.Redis, host: str, changes: list[Change], info: bytes, d
             pipe.hset(key, name, orjson.dumps(record))
     pipe.set(keys.host_info(host), info)
     pipe.set(keys.host_digest(host), digest)
-    pipe.execute()
+    queued = []
+    if events is not None:
+        job, actor = events
+        for change in changes:
+            data = change.data if job else {**change.data, "external": True}
+            queued.append(publisher.queue(pipe, change.type, host, data, job=job, actor=actor))
+    results = pipe.execute(raise_on_error=False)
+    published = results[len(results) - len(queued) :] if queued else []
+    for raw, result in zip(queued, published, strict=True):
+        if isinstance(result, NoScriptError):
+            publisher.publish_body(raw)  # Redis restarted and forgot the script: loads it
+        elif isinstance(result, Exception):
+            raise result
 
 
-def _unchanged(client: redis.Redis, host: str, digest: bytes) -> bool:
-    """The model is there and was made from files with this digest (one round trip)."""
+def unchanged(client: redis.Redis, host: str, sysroot: Path) -> bool:
+    """The files are what the stored model was made from: nothing to refresh.
+
+    Needs no lock: a file being replaced by a tool reads either as it was (unchanged, and
+    its replacement is another watch event) or as something new (changed).
+    """
+    stored, present = _stored(client, host)
+    return stored == read_files(sysroot).digest and present
+
+
+def _stored(client: redis.Redis, host: str) -> tuple[bytes | None, bool]:
+    """The digest the model was stored with, and whether the model is there (one round trip)."""
     pipe = client.pipeline(transaction=False)
     pipe.get(keys.host_digest(host))
     pipe.exists(keys.host_users(host), keys.host_info(host))
     stored, present = pipe.execute()
-    return bool(stored == digest and present == 2)
+    return stored, present == 2
+
+
+def _fetch(client: redis.Redis, host: str) -> tuple[Records, Records]:
+    pipe = client.pipeline(transaction=False)
+    pipe.hgetall(keys.host_users(host))
+    pipe.hgetall(keys.host_groups(host))
+    users, groups = pipe.execute()
+    return _load(users), _load(groups)
 
 
 def refresh(
@@ -105,21 +164,24 @@ def refresh(
     worker watched it is not news. Without a job, a change was made behind WMI2's back
     and its events say so (``data["external"]``). With ``if_changed`` (the watcher), files
     identical to those the model was made from end the refresh at once; without it (a job,
-    a worker's start) every record is compared with what Redis holds.
+    a worker's start) files that did not change are compared record by record with what
+    Redis holds, so that a model left by another version of WMI2 is brought up to date.
     """
     files = read_files(sysroot)
-    if if_changed and _unchanged(client, host, files.digest):
-        return []
+    stored, present = _stored(client, host)
+    if stored == files.digest and present:
+        if if_changed:
+            return []
+        old_users, old_groups = _fetch(client, host)
+    else:
+        written = _written.get(host)
+        if written is not None and present and written.digest == stored:
+            old_users, old_groups = written.users, written.groups
+        else:
+            old_users, old_groups = _fetch(client, host)
     accounts = parse(files, host)
-    pipe = client.pipeline(transaction=False)
-    pipe.hgetall(keys.host_users(host))
-    pipe.hgetall(keys.host_groups(host))
-    old_users, old_groups = (_load(raw) for raw in pipe.execute())
     changes = _order(accounts.users, accounts.groups, old_users, old_groups)
-    _write(client, host, changes, accounts.info.model_dump_json().encode(), files.digest)
-    if not old_users:
-        return []
-    for change in changes:
-        data = change.data if job else {**change.data, "external": True}
-        publisher.publish(change.type, host, data, job=job, actor=actor)
-    return changes
+    info = accounts.info.model_dump_json().encode()
+    _store(client, publisher, host, changes, info, files.digest, (job, actor) if old_users else None)
+    _written[host] = _Written(files.digest, accounts.users, accounts.groups)
+    return changes if old_users else []

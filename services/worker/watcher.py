@@ -11,7 +11,7 @@ from watchfiles import Change, watch
 
 from services.common.events import Publisher
 from services.worker.hostlock import host_lock
-from services.worker.readmodel import refresh
+from services.worker.readmodel import refresh, unchanged
 
 log = logging.getLogger(__name__)
 # watchfiles logs every batch it sees at INFO: one line per account change is noise.
@@ -21,6 +21,8 @@ WATCHED = frozenset({"passwd", "group", "shadow", "gshadow"})
 # How long the watch waits in native code before it looks at the stop event again.
 STOP_CHECK_MS = 200
 RETRY_SECONDS = 1.0
+# The watcher is in no hurry for the host lock: it tries less often than a job does.
+WATCHER_POLL = 0.05
 
 
 def account_file(_change: Change, path: str) -> bool:
@@ -75,7 +77,11 @@ class Watcher(threading.Thread):
                 self.ready.set()
 
     def _refresh(self) -> None:
-        with host_lock(self.client, self.host):
+        # Most events are a job's own change, which the job has already read and
+        # published: seen without the lock, so the next job does not wait for the watcher.
+        if unchanged(self.client, self.host, self.sysroot):
+            return
+        with host_lock(self.client, self.host, poll=WATCHER_POLL):
             found = refresh(self.client, self.publisher, self.host, self.sysroot, if_changed=True)
         if found:
             log.info("%d change(s) made outside WMI2 on %s", len(found), self.host)
