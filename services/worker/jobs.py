@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 
 from services.common.db import AuditEntry, Job, engine_for, utcnow
 
 UNFINISHED = ("queued", "running")
 _JOBS: Table = Job.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+
+# Built once: building a statement cost as much per job as running it (SQLAlchemy caches
+# the compiled SQL, not the Python objects a statement is built of).
+_CLAIM = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("job_id"), _JOBS.c.state.in_(UNFINISHED))
+    .values(state="running", started_at=bindparam("now"), attempts=_JOBS.c.attempts + 1)
+    .returning(_JOBS.c.id, _JOBS.c.host, _JOBS.c.target, _JOBS.c.actor, _JOBS.c.attempts)
+)
+# SET takes the columns named by the parameters: state, result, error, finished_at.
+_FINISH = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"))
+_AUDIT_ENTRY = insert(_AUDIT)
 
 
 @dataclass(frozen=True)
@@ -32,12 +44,7 @@ def claim(database_url: str, job_id: str) -> Claimed | None:
     cost more than the database here (2.5 ms against 1 ms per job, measured).
     """
     with engine_for(database_url).begin() as conn:
-        row = conn.execute(
-            update(_JOBS)
-            .where(_JOBS.c.id == job_id, _JOBS.c.state.in_(UNFINISHED))
-            .values(state="running", started_at=utcnow(), attempts=_JOBS.c.attempts + 1)
-            .returning(_JOBS.c.id, _JOBS.c.host, _JOBS.c.target, _JOBS.c.actor, _JOBS.c.attempts)
-        ).first()
+        row = conn.execute(_CLAIM, {"job_id": job_id, "now": utcnow()}).first()
     if row is None:
         return None
     return Claimed(id=row.id, host=row.host, target=row.target, actor=row.actor, attempts=row.attempts)
@@ -47,20 +54,18 @@ def finish(database_url: str, job: Claimed, action: str, *, result: str | None, 
     """Record the outcome and its audit entry in one transaction; return the job's new state."""
     state = "failed" if error is not None else "succeeded"
     with engine_for(database_url).begin() as conn:
+        finished = {"state": state, "result": result, "error": error, "finished_at": utcnow()}
+        conn.execute(_FINISH, {"job_id": job.id, **finished})
         conn.execute(
-            update(_JOBS)
-            .where(_JOBS.c.id == job.id)
-            .values(state=state, result=result, error=error, finished_at=utcnow())
-        )
-        conn.execute(
-            insert(_AUDIT).values(
-                actor=job.actor,
-                action=action,
-                target=job.target,
-                host=job.host,
-                outcome=state,
-                detail=error if error is not None else result,
-                job_id=job.id,
-            )
+            _AUDIT_ENTRY,
+            {
+                "actor": job.actor,
+                "action": action,
+                "target": job.target,
+                "host": job.host,
+                "outcome": state,
+                "detail": error if error is not None else result,
+                "job_id": job.id,
+            },
         )
     return state
