@@ -255,6 +255,16 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def stages(runs: dict[str, Any]) -> str:
+    """Where a creation's time went: the median of each span (see ``loadtest.pipeline.SPANS``)."""
+    lines = ["pipeline p50 per span (ms): " + ", ".join(name for name, _, _ in pipeline.SPANS)]
+    for run in ("paced", "flood"):
+        spans = runs[run].get("spans_p50_ms") or {}
+        if spans:
+            lines.append(f"  {run:<6} " + "  ".join(f"{k} {v}" for k, v in spans.items()))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a few seconds per tool")
@@ -339,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
             results = measure(up.url, ADMIN_PASSWORD)
     results["seconds"] = round(time.monotonic() - started, 1)
     print(table(results), flush=True)
+    if "pipeline" in results:
+        print("\n" + stages(results["pipeline"]))
     if "locust" in results:
         print("\n" + results["locust"]["output"][-4000:])
     if args.json:

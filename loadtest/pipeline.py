@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,17 @@ import orjson
 
 # How long a creation may take to show up on the stream before it counts as lost.
 SETTLE = 300.0
+# The events of a creation, in the order its job goes through them.
+STAGES = ("job.queued", "job.running", "user.created", "job.succeeded", "job.failed")
+# Where a creation's time goes, each the difference of two moments: the POST leaving the
+# client, an event logged in Redis (its stream id), the user.created reaching the client.
+SPANS = (
+    ("api", "sent", "job.queued"),
+    ("queue", "job.queued", "job.running"),
+    ("work", "job.running", "user.created"),
+    ("finish", "user.created", "job.succeeded"),
+    ("delivery", "user.created", "arrived"),
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -42,6 +54,9 @@ class Watch:
     """What the stream has shown of the logins this run created."""
 
     sent: dict[str, float] = field(default_factory=dict)  # login -> when its POST left
+    # login -> moment -> ms since the epoch: "sent", "arrived" (its user.created) on this
+    # machine's clock, and each event type: its stream id, when Redis logged it.
+    moments: dict[str, dict[str, float]] = field(default_factory=dict)
     created: dict[str, float] = field(default_factory=dict)  # login -> when user.created arrived
     succeeded: dict[str, float] = field(default_factory=dict)  # login -> when job.succeeded arrived
     failed: dict[str, str] = field(default_factory=dict)  # login -> the job's error
@@ -49,21 +64,25 @@ class Watch:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     events: int = 0
 
-    def on_event(self, kind: str, data: bytes, now: float) -> None:
+    def on_event(self, kind: str, data: bytes, now: float, event_id: str = "") -> None:
         self.events += 1
-        if kind not in ("user.created", "job.succeeded", "job.failed"):
+        if kind not in STAGES:
             return
         event: dict[str, Any] = orjson.loads(data)
         body = event.get("data") or {}
+        login = body.get("login") if kind == "user.created" else body.get("target")
+        if login not in self.sent or (kind != "user.created" and body.get("action") != "user.create"):
+            return
+        moments = self.moments.setdefault(login, {})
+        if event_id:
+            moments.setdefault(kind, float(event_id.partition("-")[0]))
         if kind == "user.created":
-            login = body.get("login")
-            if login in self.sent:
-                self.created.setdefault(login, now)
-        elif body.get("action") == "user.create" and body.get("target") in self.sent:
-            if kind == "job.succeeded":
-                self.succeeded.setdefault(body["target"], now)
-            else:
-                self.failed[body["target"]] = str(body.get("error"))
+            self.created.setdefault(login, now)
+            moments.setdefault("arrived", time.time() * 1000)
+        elif kind == "job.succeeded":
+            self.succeeded.setdefault(login, now)
+        elif kind == "job.failed":
+            self.failed[login] = str(body.get("error"))
         self.changed.set()
 
     def done(self) -> bool:
@@ -83,16 +102,28 @@ async def follow(client: httpx.AsyncClient, watch: Watch) -> None:
     async with client.stream("GET", "/events") as stream:
         stream.raise_for_status()
         watch.connected.set()
-        kind, data = "", b""
+        kind, data, event_id = "", b"", ""
         async for line in stream.aiter_lines():
             if not line:
                 if data:
-                    watch.on_event(kind, data, time.perf_counter())
+                    watch.on_event(kind, data, time.perf_counter(), event_id)
                 kind, data = "", b""
             elif line.startswith("event:"):
                 kind = line[6:].strip()
+            elif line.startswith("id:"):
+                event_id = line[3:].strip()
             elif line.startswith("data:"):
                 data = line[5:].strip().encode()
+
+
+def spans(moments: Iterable[dict[str, float]]) -> dict[str, list[float]]:
+    """Each creation's SPANS, in ms, where both of their moments were seen."""
+    found: dict[str, list[float]] = {name: [] for name, _, _ in SPANS}
+    for seen in moments:
+        for name, start, end in SPANS:
+            if start in seen and end in seen:
+                found[name].append(seen[end] - seen[start])
+    return found
 
 
 @dataclass
@@ -107,6 +138,7 @@ class Result:
     created_ms: list[float] = field(default_factory=list)  # POST sent -> user.created
     succeeded_ms: list[float] = field(default_factory=list)  # POST sent -> job.succeeded
     seconds: float = 0.0  # first POST -> last user.created
+    spans: dict[str, list[float]] = field(default_factory=dict)  # see SPANS
 
     @property
     def per_second(self) -> float:
@@ -132,6 +164,7 @@ class Result:
             "created_max_ms": ms(self.created_ms, 100),
             "succeeded_p50_ms": ms(self.succeeded_ms, 50),
             "succeeded_p99_ms": ms(self.succeeded_ms, 99),
+            "spans_p50_ms": {name: ms(values, 50) for name, values in self.spans.items()},
             "error_samples": self.error_samples[:5],
         }
 
@@ -166,6 +199,7 @@ class Pipeline:
         login = self._next_login()
         started = time.perf_counter()
         watch.sent[login] = started
+        watch.moments[login] = {"sent": time.time() * 1000}
         result.sent += 1
         body = {"login": login, "full_name": f"Bench {login}", "password": "bench-password-1"}
         try:
@@ -203,6 +237,7 @@ class Pipeline:
                 result.created_ms.append((watch.created[login] - sent) * 1000)
             if login in watch.succeeded:
                 result.succeeded_ms.append((watch.succeeded[login] - sent) * 1000)
+        result.spans = spans(watch.moments.values())
         result.created = len(watch.created)
         result.failed = len(watch.failed)
         result.error_samples += list(watch.failed.values())[:5]
