@@ -93,8 +93,17 @@ def ensure_online(client: redis.Redis, host: str) -> None:
     unknown host, the validation's 503 for a host not read yet).
     """
     pipe = client.pipeline(transaction=False)
+    ask_online(pipe, host)
+    check_online(host, *pipe.execute())
+
+
+def ask_online(pipe: redis.client.Pipeline, host: str) -> None:
+    """Queue the two reads :func:`check_online` needs (so they may share a round trip)."""
     pipe.hget(keys.HOSTS, host)
     pipe.exists(keys.host_heartbeat(host))
-    record, beating = pipe.execute()
+
+
+def check_online(host: str, record: bytes | None, beating: int) -> None:
+    """:func:`ensure_online`, given the answers to :func:`ask_online`."""
     if record is not None and not beating:
         raise HTTPException(status.HTTP_409_CONFLICT, offline_message(host, last_seen(record)))

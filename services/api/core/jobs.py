@@ -94,10 +94,16 @@ class Submitter:
     _online_checked: bool = field(default=False, init=False, repr=False)
 
     def snapshot(self) -> readmodel.HostSnapshot:
+        """The host's read model, once it is known to be online: one round trip for both."""
+        pipe = self.redis.pipeline(transaction=True)
+        hosts.ask_online(pipe, self.host)
+        readmodel.ask_snapshot(pipe, self.host)
+        record, beating, *model = pipe.execute()
         # Checked first: the read model of an offline host may be stale, and "it is offline"
         # is the answer that matters, not what the stale model says about the change.
-        self._ensure_online()
-        return readmodel.snapshot(self.redis, self.host)
+        hosts.check_online(self.host, record, beating)
+        self._online_checked = True
+        return readmodel.snapshot_of(self.host, *model)
 
     def submit(self, action: Action, target: str, params: BaseModel) -> Job:
         self._ensure_online()

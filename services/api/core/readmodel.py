@@ -73,13 +73,17 @@ class HostSnapshot:
         return None
 
 
-def snapshot(client: redis.Redis, host: str) -> HostSnapshot:
-    # MULTI/EXEC: the three reads see the same state, in one round trip.
-    pipe = client.pipeline(transaction=True)
+def ask_snapshot(pipe: redis.client.Pipeline, host: str) -> None:
+    """Queue the reads of a :class:`HostSnapshot`; in a MULTI, they see the same state."""
     pipe.hgetall(keys.host_users(host))
     pipe.hgetall(keys.host_groups(host))
     pipe.get(keys.host_info(host))
-    users_raw, groups_raw, info_raw = pipe.execute()
+
+
+def snapshot_of(
+    host: str, users_raw: Mapping[bytes, bytes], groups_raw: Mapping[bytes, bytes], info_raw: bytes | None
+) -> HostSnapshot:
+    """The snapshot made of the answers to :func:`ask_snapshot`."""
     return HostSnapshot(
         host=host,
         users=Records(User, users_raw),
