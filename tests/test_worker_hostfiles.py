@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from services.worker.hostfiles import has_password, last_change, read_host
+from services.worker import hostfiles
+from services.worker.hostfiles import HostRecords, has_password, last_change, read_host, read_records
 
 
 def _tool(*argv: str) -> None:
@@ -56,3 +57,47 @@ def test_password_fields() -> None:
     assert not any(has_password(h) for h in ("", "*", "!", "!!", "!*"))
     assert last_change("0") == "1970-01-01" and last_change("20000") == "2024-10-04"
     assert last_change("") is None
+
+
+def _without_memo(sysroot: Path) -> HostRecords:
+    hostfiles._last_users.clear()
+    hostfiles._last_groups.clear()
+    return read_records(sysroot, "h")
+
+
+def test_records_reused_from_the_last_parse_are_those_a_fresh_parse_makes(sysroot: Path) -> None:
+    """A record comes back from the last parse only when none of its inputs changed.
+
+    Some inputs of a user's record are not on its passwd line: its shadow line, the name
+    of its primary group, the groups that list it, login.defs. Each changes here with the
+    passwd line left as it was, and a parse that may reuse records must still agree with
+    one that builds every record anew.
+    """
+    root = str(sysroot)
+    changes = [
+        ("groupadd", "-P", root, "--", "devs"),
+        ("useradd", "-P", root, "-M", "-G", "devs", "-p", "$6$s$h", "--", "ann"),
+        ("groupmod", "-P", root, "-n", "developers", "--", "devs"),  # ann's groups
+        ("groupmod", "-P", root, "-n", "annsgroup", "--", "ann"),  # ann's primary group
+        ("usermod", "-P", root, "-L", "--", "ann"),  # ann's shadow line
+        ("usermod", "-P", root, "-r", "-G", "developers", "--", "ann"),
+    ]
+    read_records(sysroot, "h")
+    for change in changes:
+        _tool(*change)
+        reused = read_records(sysroot, "h")
+        assert reused.users == _without_memo(sysroot).users, change
+        assert reused.groups == _without_memo(sysroot).groups, change
+    defs = sysroot / "etc" / "login.defs"
+    defs.write_text(defs.read_text().replace("UID_MIN                  1000", "UID_MIN 2000"))
+    reused = read_records(sysroot, "h")
+    assert reused.users["ann"]["system"] and reused.users == _without_memo(sysroot).users
+
+
+def test_an_unchanged_line_gives_back_the_same_record(sysroot: Path) -> None:
+    """The refresh's diff passes over identical objects: an unchanged line must give one."""
+    before = read_records(sysroot, "h")
+    _tool("useradd", "-P", str(sysroot), "-M", "--", "bob")
+    after = read_records(sysroot, "h")
+    assert after.users["root"] is before.users["root"] and after.groups["users"] is before.groups["users"]
+    assert "bob" in after.users and "bob" not in before.users

@@ -140,25 +140,75 @@ def group_entry(etc: Path, name: str) -> list[str] | None:
     return next((row for row in _records(etc / "group", 4) if row[0] == name), None)
 
 
+# The records of the last parse, each under everything it was made from. After a job,
+# nearly every line is as it was: its record comes back without being built again, and
+# as the very same object, which the refresh's diff then passes over by identity. Being
+# keyed by all of a record's inputs, a record from another host's parse is right too.
+_last_groups: dict[tuple[str, int, int], Record] = {}
+_last_users: dict[tuple[Any, ...], Record] = {}
+
+
+def _group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
+    """The record of one line of group, or None for a line that holds no group."""
+    if not line.strip() or line.startswith(("#", "+", "-")):
+        return None
+    parts = line.split(":")
+    if len(parts) < 4 or not parts[2].isdigit():
+        return None
+    number = int(parts[2])
+    return {
+        "name": parts[0],
+        "gid": number,
+        "members": [m for m in parts[3].split(",") if m],
+        "system": number < gid_min or number > gid_max,
+    }
+
+
 def _group_records(text: str, defs: dict[str, int]) -> dict[str, Record]:
+    global _last_groups
+    memo, made = _last_groups, {}
     groups: dict[str, Record] = {}
     gid_min, gid_max = defs["GID_MIN"], defs["GID_MAX"]
-    for name, _, gid, members, *_ in _rows(text, 4):
-        if name in groups or not gid.isdigit():
+    for line in text.splitlines():
+        key = (line, gid_min, gid_max)
+        record = memo.get(key) or _group_record(line, gid_min, gid_max)
+        if record is None or record["name"] in groups:
             continue
-        number = int(gid)
-        groups[name] = {
-            "name": name,
-            "gid": number,
-            "members": [m for m in members.split(",") if m],
-            "system": number < gid_min or number > gid_max,
-        }
+        groups[record["name"]] = made[key] = record
+    _last_groups = made
     return groups
+
+
+def _user_record(
+    fields: list[str],
+    secret: tuple[str, str],
+    primary: str | None,
+    groups: tuple[str, ...],
+    bounds: tuple[int, int],
+) -> Record:
+    login, _, uid, gid, gecos, home, shell, *_ = fields
+    hash_, changed = secret
+    number = int(uid)
+    return {
+        "login": login,
+        "uid": number,
+        "gid": int(gid),
+        "primary_group": primary,
+        "full_name": gecos.split(",")[0],
+        "home": home,
+        "shell": shell,
+        "groups": list(groups),
+        "locked": hash_.startswith("!"),
+        "has_password": has_password(hash_),
+        "last_change": last_change(changed),
+        "system": number < bounds[0] or number > bounds[1],
+    }
 
 
 def _user_records(
     passwd: str, shadow: str, defs: dict[str, int], groups: dict[str, Record]
 ) -> dict[str, Record]:
+    global _last_users
     hashes = {row[0]: (row[1], row[2]) for row in _rows(shadow, 3)}
     group_of_gid: dict[int, str] = {}
     member_of: dict[str, set[str]] = {}
@@ -166,27 +216,25 @@ def _user_records(
         group_of_gid.setdefault(group["gid"], group["name"])
         for member in group["members"]:
             member_of.setdefault(member, set()).add(group["name"])
-    uid_min, uid_max = defs["UID_MIN"], defs["UID_MAX"]
+    bounds = (defs["UID_MIN"], defs["UID_MAX"])
+    memo, made = _last_users, {}
     users: dict[str, Record] = {}
-    for login, _, uid, gid, gecos, home, shell, *_ in _rows(passwd, 7):
+    for line in passwd.splitlines():
+        if not line.strip() or line.startswith(("#", "+", "-")):
+            continue
+        fields = line.split(":")
+        if len(fields) < 7:
+            continue
+        login, uid, gid = fields[0], fields[2], fields[3]
         if login in users or not uid.isdigit() or not gid.isdigit():
             continue
-        hash_, changed = hashes.get(login, ("", ""))
-        number, group_id = int(uid), int(gid)
-        users[login] = {
-            "login": login,
-            "uid": number,
-            "gid": group_id,
-            "primary_group": group_of_gid.get(group_id),
-            "full_name": gecos.split(",")[0],
-            "home": home,
-            "shell": shell,
-            "groups": sorted(member_of.get(login, ())),
-            "locked": hash_.startswith("!"),
-            "has_password": has_password(hash_),
-            "last_change": last_change(changed),
-            "system": number < uid_min or number > uid_max,
-        }
+        secret = hashes.get(login, ("", ""))
+        primary = group_of_gid.get(int(gid))
+        member = tuple(sorted(member_of.get(login, ())))
+        key = (line, secret, primary, member, bounds)
+        record = memo.get(key) or _user_record(fields, secret, primary, member, bounds)
+        users[login] = made[key] = record
+    _last_users = made
     return users
 
 

@@ -50,7 +50,8 @@ def diff(kind: str, old: Records, new: Records) -> tuple[list[Change], list[Chan
     deleted = [Change(f"{kind}.deleted", old[k]) for k in sorted(old.keys() - new.keys())]
     updated = []
     # Comparing whole records first: the field by field look is only for the few that differ.
-    for k in sorted(k for k in new.keys() & old.keys() if new[k] != old[k]):
+    # A record the parse took from its memo is the very object stored last time: equal.
+    for k in sorted(k for k in new.keys() & old.keys() if new[k] is not old[k] and new[k] != old[k]):
         changed = [field for field, value in new[k].items() if old[k].get(field) != value]
         if changed:
             updated.append(Change(f"{kind}.updated", {**new[k], "changed": changed}))
