@@ -16,10 +16,10 @@ import redis.asyncio
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
 from services.api.core import hosts
 from services.api.core.jobs import JobQueue, Submitter
-from services.common.db import sessionmaker_for
 from services.common.events import Publisher
 from services.common.sessions import COOKIE, Session, read_session_async
 from services.common.settings import Settings
@@ -56,8 +56,18 @@ RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 AsyncRedisDep = Annotated[redis.asyncio.Redis, Depends(get_async_redis)]
 
 
-def get_db(settings: SettingsDep) -> Iterator[DbSession]:
-    with sessionmaker_for(settings.resolved_database_url)() as db:
+async def get_db_sessions(request: Request) -> sessionmaker[DbSession]:
+    """The database's session factory: for a sync route to open and close a session in its
+    own thread (a generator dependency costs two more trips through the thread pool)."""
+    sessions: sessionmaker[DbSession] = request.app.state.db_sessions
+    return sessions
+
+
+DbSessionsDep = Annotated[sessionmaker[DbSession], Depends(get_db_sessions)]
+
+
+def get_db(sessions: DbSessionsDep) -> Iterator[DbSession]:
+    with sessions() as db:
         yield db
 
 
@@ -132,11 +142,18 @@ AdminSession = Annotated[Session, Depends(admin_session)]
 
 
 async def get_submitter(
-    request: Request, session: AdminSession, db: DbDep, client: RedisDep, host: HostDep
+    request: Request, session: AdminSession, db_sessions: DbSessionsDep, client: RedisDep, host: HostDep
 ) -> Submitter:
     publisher: Publisher = request.app.state.publisher
     queue: JobQueue = request.app.state.job_queue
-    return Submitter(db=db, redis=client, publisher=publisher, queue=queue, host=host, actor=session.login)
+    return Submitter(
+        db_sessions=db_sessions,
+        redis=client,
+        publisher=publisher,
+        queue=queue,
+        host=host,
+        actor=session.login,
+    )
 
 
 SubmitterDep = Annotated[Submitter, Depends(get_submitter)]

@@ -33,7 +33,7 @@ from services.api.routes import (
 )
 from services.api.ui import refusals
 from services.api.ui.templates import Pages
-from services.common.db import init_db
+from services.common.db import init_db, sessionmaker_for
 from services.common.events import Publisher
 from services.common.redis import async_client, sync_client
 from services.common.settings import Settings, get_settings
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.redis = sync_client(settings.resolved_redis_url)
+    app.state.db_sessions = sessionmaker_for(settings.resolved_database_url)
     app.state.publisher = Publisher(app.state.redis, settings.event_log_max)
     app.state.job_queue = make_queue(settings)
     app.state.pages = Pages(WEB / "templates")

@@ -19,6 +19,7 @@ from fastapi import HTTPException, status
 from kombu.exceptions import OperationalError
 from pydantic import BaseModel
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
 
 from services.api.core import hosts, readmodel
 from services.common import keys, tasks
@@ -85,7 +86,7 @@ class JobQueue:
 class Submitter:
     """Everything one mutating request needs to turn a validated change into a job."""
 
-    db: DbSession
+    db_sessions: sessionmaker[DbSession]
     redis: redis.Redis
     publisher: Publisher
     queue: JobQueue
@@ -145,15 +146,18 @@ class Submitter:
             outcome="queued",
             job_id=job.id,
         )
-        self.db.add_all([job, audit])
-        self.db.commit()
+        with self.db_sessions() as db:
+            db.add_all([job, audit])
+            db.commit()
         return job
 
     def _fail(self, job: Job, exc: Exception) -> None:
         reason = f"The job queue could not be reached ({exc}); nothing was changed on {self.host}."
         log.warning("job %s not enqueued: %s", job.id, exc)
-        job.state, job.error, job.finished_at = "failed", reason, utcnow()
-        self.db.commit()
+        with self.db_sessions() as db:
+            db.add(job)
+            job.state, job.error, job.finished_at = "failed", reason, utcnow()
+            db.commit()
         try:
             data: dict[str, Any] = {"action": job.action, "target": job.target, "error": reason}
             self.publisher.publish("job.failed", self.host, data, job=job.id, actor=self.actor)

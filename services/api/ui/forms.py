@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from services.api.core.jobs import JobQueue, Submitter
-from services.api.deps import DbDep, RedisDep, SettingsDep
+from services.api.deps import DbSessionsDep, RedisDep, SettingsDep
 from services.api.errors import sentence
 from services.api.ui.context import HOST_NAME, LoginRequired, PageError
 from services.api.ui.templates import redirect
@@ -79,14 +79,14 @@ class FormJobs:
 
 
 async def form_jobs(
-    request: Request, session: FormAdmin, db: DbDep, client: RedisDep, settings: SettingsDep
+    request: Request, session: FormAdmin, db_sessions: DbSessionsDep, client: RedisDep, settings: SettingsDep
 ) -> FormJobs:
     """For the host the form names (its hidden ``host`` field), or the default one."""
     host = (await request.form()).get("host")
     publisher: Publisher = request.app.state.publisher
     queue: JobQueue = request.app.state.job_queue
     jobs = Submitter(
-        db=db,
+        db_sessions=db_sessions,
         redis=client,
         publisher=publisher,
         queue=queue,
