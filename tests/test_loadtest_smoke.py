@@ -80,3 +80,16 @@ def test_the_job_cost_breakdown_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     print(done.stdout, done.stderr[-3000:])
     assert done.returncode == 0 and "tool: useradd" in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_tool_cost_runs_on_a_sandbox_of_each_size() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest.toolcost", "--sizes", "0,20", "--calls", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    print(done.stdout, done.stderr[-3000:])
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    assert done.returncode == 0 and [(r[0], r[1]) for r in rows] == [
+        ("0", "disk"), ("0", "shm"), ("20", "disk"), ("20", "shm")
+    ]  # fmt: skip
