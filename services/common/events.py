@@ -84,25 +84,14 @@ class Publisher:
         event_id = self._script(keys=[keys.EVENT_STREAM, keys.EVENT_CHANNEL], args=[raw, self._max_len])
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
 
-    def queue(
-        self,
-        pipe: redis.client.Pipeline,
-        type: str,
-        host: str | None,
-        data: dict[str, Any] | None = None,
-        *,
-        job: str | None = None,
-        actor: str | None = None,
-    ) -> bytes:
-        """Add the publication to ``pipe`` (a MULTI makes it atomic with the rest); return its body.
+    def queue(self, pipe: redis.client.Pipeline, raw: bytes) -> None:
+        """Add the publication of ``raw`` (made by :func:`body`) to ``pipe``: a MULTI makes it
+        atomic with the rest, and it costs no round trip of its own.
 
-        It goes as EVALSHA, with no round trip of its own. A Redis that does not know the
-        script (restarted since) answers NoScriptError in its place: publish the body
-        again with :meth:`publish_body`, which loads the script.
+        A Redis that does not know the script (restarted since) answers NoScriptError in
+        its place: publish ``raw`` again with :meth:`publish_body`, which loads the script.
         """
-        raw = body(type, host, data, job=job, actor=actor)
         pipe.evalsha(self._script.sha, 2, keys.EVENT_STREAM, keys.EVENT_CHANNEL, raw, self._max_len)
-        return raw
 
 
 def id_tuple(event_id: str) -> tuple[int, int]:

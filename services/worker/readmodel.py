@@ -22,7 +22,7 @@ import redis
 from redis.exceptions import NoScriptError
 
 from services.common import keys
-from services.common.events import Publisher
+from services.common.events import Publisher, body
 from services.worker.hostfiles import parse, read_files
 
 Records = dict[str, dict[str, Any]]
@@ -112,7 +112,9 @@ def _store(
         job, actor = events
         for change in changes:
             data = change.data if job else {**change.data, "external": True}
-            queued.append(publisher.queue(pipe, change.type, host, data, job=job, actor=actor))
+            raw = body(change.type, host, data, job=job, actor=actor)
+            publisher.queue(pipe, raw)
+            queued.append(raw)
     results = pipe.execute(raise_on_error=False)
     published = results[len(results) - len(queued) :] if queued else []
     for raw, result in zip(queued, published, strict=True):
