@@ -1,7 +1,13 @@
 """The host's own shadow-utils, run with ``--prefix SYSROOT``: argument lists, never a shell.
 
 Every name is checked again here before it reaches a tool (the api checked it first):
-a value starting with '-' must never be read as an option.
+a value starting with '-' must never be read as an option. The tools scan their whole
+argv for ``--root``/``-R``/``--prefix``/``-P`` before parsing it, so neither ``--`` nor an
+option's argument position protects a value: :func:`run` takes each option's flag apart
+from its values and refuses any value that starts with '-'.
+
+A password hash never goes into an argv (any process may read /proc/PID/cmdline): it
+reaches ``chpasswd -e`` on its standard input.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from services.common import names
@@ -20,6 +27,12 @@ log = logging.getLogger(__name__)
 TOOL_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 TOOL_ENV = {"PATH": TOOL_PATH, "LC_ALL": "C"}
 TIMEOUT = 120.0
+
+# The only flags WMI2 passes: a flag is always one of these literals, never a value.
+FLAGS = frozenset({"-a", "-c", "-e", "-g", "-G", "-k", "-L", "-m", "-M", "-r", "-s", "-U"})
+
+# An option: its flag, then the values it takes (each one possibly from a user).
+Option = tuple[str, ...]
 
 
 class ToolError(Exception):
@@ -41,7 +54,8 @@ def check_full_name(full_name: str) -> str:
 
 
 def check_hash(password_hash: str) -> str:
-    # A crypt hash never holds ':' or a newline, which would corrupt /etc/shadow.
+    # A crypt hash never holds ':' or a newline, which would corrupt /etc/shadow (and
+    # chpasswd's input, one "login:hash" a line).
     if not password_hash or password_hash.startswith("-") or any(c in password_hash for c in ":\n\r"):
         raise ToolError("The password hash is not a crypt(3) hash.")
     return password_hash
@@ -60,18 +74,45 @@ def check_gid(gid: int) -> str:
     return str(gid)
 
 
-def run(tool: str, sysroot: Path, args: list[str]) -> str:
-    """Run ``tool --prefix SYSROOT ARGS``; return its warnings, raise ToolError with its stderr if it fails.
+def _argv(options: Sequence[Option], operand: str | None) -> list[str]:
+    """The options and the operand as argv elements, refusing anything a tool could read as
+    an option where a value belongs: the last guard, whatever the callers checked."""
+    argv: list[str] = []
+    for flag, *values in options:
+        if flag not in FLAGS:
+            raise ToolError(f"{flag!r} is not an option WMI2 passes to a tool.")
+        for value in values:
+            if value.startswith("-"):
+                raise ToolError(f"{value!r} (after {flag}) starts with '-', which a tool reads as an option.")
+        argv += [flag, *values]
+    if operand is not None:
+        if not operand or operand.startswith("-"):
+            raise ToolError(f"{operand!r} cannot be given to a tool: it is empty or starts with '-'.")
+        argv += ["--", operand]
+    return argv
 
-    The arguments are never logged: one of them may be a password hash.
+
+def run(
+    tool: str,
+    sysroot: Path,
+    options: Sequence[Option],
+    operand: str | None = None,
+    *,
+    stdin: str = "",
+    root_option: str = "--prefix",
+) -> str:
+    """Run ``tool --prefix SYSROOT OPTIONS -- OPERAND``; return its warnings, raise ToolError
+    with its stderr if it fails.
+
+    Neither the arguments nor the input are ever logged: the input may hold a password hash.
     """
     binary = shutil.which(tool, path=TOOL_PATH)
     if binary is None:
         raise ToolError(f"{tool} is not installed on this host.")
-    argv = [binary, "--prefix", str(sysroot), *args]
+    argv = [binary, root_option, str(sysroot), *_argv(options, operand)]
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=TIMEOUT, env=TOOL_ENV, check=False
+            argv, input=stdin, capture_output=True, text=True, timeout=TIMEOUT, env=TOOL_ENV, check=False
         )
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"{tool} did not finish within {TIMEOUT:.0f} seconds.") from exc
@@ -80,6 +121,10 @@ def run(tool: str, sysroot: Path, args: list[str]) -> str:
         log.info("%s failed with status %d", tool, done.returncode)
         raise ToolError(text or f"{tool} failed with status {done.returncode}.")
     return done.stderr.strip()
+
+
+def _group_list(groups: list[str]) -> str:
+    return ",".join(check_name(g, "group name") for g in groups)
 
 
 def useradd(
@@ -92,68 +137,73 @@ def useradd(
     groups: list[str],
     password_hash: str | None,
 ) -> None:
-    args = ["-m", "-k", str(sysroot / "etc" / "skel")] if create_home else ["-M"]
-    args += ["-c", check_full_name(full_name)]
+    login = check_name(login)
+    if password_hash is not None:
+        check_hash(password_hash)  # before the account exists, so a bad hash changes nothing
+    options: list[Option] = [("-m",), ("-k", str(sysroot / "etc" / "skel"))] if create_home else [("-M",)]
+    options.append(("-c", check_full_name(full_name)))
     if shell:
-        args += ["-s", check_shell(sysroot, shell)]
+        options.append(("-s", check_shell(sysroot, shell)))
     if groups:
-        args += ["-G", ",".join(check_name(g, "group name") for g in groups)]
+        options.append(("-G", _group_list(groups)))
+    run("useradd", sysroot, options, login)
     if password_hash:
-        args += ["-p", check_hash(password_hash)]
-    run("useradd", sysroot, [*args, "--", check_name(login)])
+        try:
+            set_password(sysroot, login, password_hash)
+        except ToolError as exc:
+            raise ToolError(f"User {login} was created without its password (it has none): {exc}") from exc
 
 
-def usermod(sysroot: Path, login: str, options: list[str]) -> str:
-    return run("usermod", sysroot, [*options, "--", check_name(login)])
+def usermod(sysroot: Path, login: str, options: list[Option]) -> str:
+    return run("usermod", sysroot, options, check_name(login))
 
 
 def set_identity(sysroot: Path, login: str, full_name: str | None, shell: str | None) -> None:
-    options = []
+    options: list[Option] = []
     if full_name is not None:
-        options += ["-c", check_full_name(full_name)]
+        options.append(("-c", check_full_name(full_name)))
     if shell is not None:
-        options += ["-s", check_shell(sysroot, shell)]
+        options.append(("-s", check_shell(sysroot, shell)))
     if options:
         usermod(sysroot, login, options)
 
 
 def add_to_groups(sysroot: Path, login: str, groups: list[str]) -> None:
     if groups:
-        usermod(sysroot, login, ["-a", "-G", ",".join(check_name(g, "group name") for g in groups)])
+        usermod(sysroot, login, [("-a",), ("-G", _group_list(groups))])
 
 
 def remove_from_groups(sysroot: Path, login: str, groups: list[str]) -> None:
     # usermod -r keeps group and gshadow consistent; groupmod -U leaves gshadow stale.
     if groups:
-        usermod(sysroot, login, ["-r", "-G", ",".join(check_name(g, "group name") for g in groups)])
+        usermod(sysroot, login, [("-r",), ("-G", _group_list(groups))])
 
 
 def set_password(sysroot: Path, login: str, password_hash: str) -> None:
-    usermod(sysroot, login, ["-p", check_hash(password_hash)])
+    # chpasswd has --root (a chroot) but no --prefix: the sandbox is a real root, so it works.
+    line = f"{check_name(login)}:{check_hash(password_hash)}\n"
+    run("chpasswd", sysroot, [("-e",)], stdin=line, root_option="--root")
 
 
 def lock(sysroot: Path, login: str) -> None:
-    usermod(sysroot, login, ["-L"])
+    usermod(sysroot, login, [("-L",)])
 
 
 def unlock(sysroot: Path, login: str) -> None:
-    said = usermod(sysroot, login, ["-U"])
+    said = usermod(sysroot, login, [("-U",)])
     # usermod -U refuses to leave an account without a password, yet exits with 0.
     if hostfiles.shadow_hash(sysroot / "etc", login).startswith("!"):
         raise ToolError(said or f"usermod left {login} locked.")
 
 
 def userdel(sysroot: Path, login: str, *, remove_home: bool) -> None:
-    run("userdel", sysroot, [*(["-r"] if remove_home else []), "--", check_name(login)])
+    run("userdel", sysroot, [("-r",)] if remove_home else [], check_name(login))
 
 
 def groupadd(sysroot: Path, name: str, gid: int | None) -> None:
-    run(
-        "groupadd",
-        sysroot,
-        [*(["-g", check_gid(gid)] if gid is not None else []), "--", check_name(name, "group name")],
-    )
+    options: list[Option] = [("-g", check_gid(gid))] if gid is not None else []
+    run("groupadd", sysroot, options, check_name(name, "group name"))
 
 
 def groupdel(sysroot: Path, name: str) -> None:
-    run("groupdel", sysroot, ["--", check_name(name, "group name")])
+    run("groupdel", sysroot, [], check_name(name, "group name"))
