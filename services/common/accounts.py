@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class User(BaseModel):
@@ -34,3 +34,9 @@ class HostInfo(BaseModel):
     uid_max: int
     gid_min: int
     read_at: str
+    # Shown, never hidden: a line WMI2 cannot read may be an account someone wants unseen.
+    unreadable: list[str] = Field(
+        default_factory=list,
+        description="The lines of passwd and group that hold no account WMI2 can read, "
+        "each as 'FILE line N: why' (the line itself is not repeated).",
+    )

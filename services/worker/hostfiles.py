@@ -68,11 +68,22 @@ def read_files(sysroot: Path) -> HostFiles:
     return HostFiles(texts=texts, digest=digest.digest())
 
 
+def lines(text: str) -> list[str]:
+    """An account file's lines. Only '\n' ends one: str.splitlines() also splits on U+2028,
+    U+0085 and others that a GECOS field may hold, which hid the account of that line."""
+    return text.split("\n")
+
+
+def _holds_account(line: str) -> bool:
+    # Blank lines, comments and NIS entries ('+'/'-') hold no account of this host.
+    return bool(line.strip()) and not line.startswith(("#", "+", "-"))
+
+
 def _rows(text: str, fields: int) -> list[list[str]]:
     """The colon-separated records of an account file; blank, comment and short lines skipped."""
     rows = []
-    for line in text.splitlines():
-        if not line.strip() or line.startswith(("#", "+", "-")):
+    for line in lines(text):
+        if not _holds_account(line):
             continue
         parts = line.split(":")
         if len(parts) >= fields:
@@ -88,7 +99,7 @@ def _records(path: Path, fields: int) -> list[list[str]]:
 
 def _defs(text: str) -> dict[str, int]:
     values = dict(DEFAULT_DEFS)
-    for line in text.splitlines():
+    for line in lines(text):
         parts = line.split()
         if len(parts) >= 2 and parts[0] in values and parts[1].isdigit():
             values[parts[0]] = int(parts[1])
@@ -102,8 +113,8 @@ def login_defs(etc: Path) -> dict[str, int]:
 
 
 def _shells(text: str) -> list[str]:
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+    stripped = (line.strip() for line in lines(text))
+    return [line for line in stripped if line and not line.startswith("#")]
 
 
 def shells(etc: Path) -> list[str]:
@@ -148,9 +159,31 @@ _last_groups: dict[tuple[str, int, int], Record] = {}
 _last_users: dict[tuple[Any, ...], Record] = {}
 
 
+# The fields of a line of each file that makes records, and those of them that are numbers.
+LAYOUTS = {"passwd": (7, ("uid", "gid")), "group": (4, ("gid",))}
+
+
+def unreadable(name: str, number: int, line: str) -> str | None:
+    """Why a line of passwd or group that holds an account cannot be read, or None.
+
+    Said as 'FILE line N ('NAME'): why'. The line itself is not repeated, only its first
+    field, which is a name, never a secret.
+    """
+    fields, numeric = LAYOUTS[name]
+    parts = line.split(":")
+    bad = [what for what, value in zip(numeric, parts[2:], strict=False) if not value.isdigit()]
+    if len(parts) < fields:
+        why = f"it has {len(parts)} fields instead of {fields}"
+    elif bad:
+        why = f"its {bad[0]} is not a number"
+    else:
+        return None
+    return f"{name} line {number} ({parts[0][:32]!r}): {why}"
+
+
 def _group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
     """The record of one line of group, or None for a line that holds no group."""
-    if not line.strip() or line.startswith(("#", "+", "-")):
+    if not _holds_account(line):
         return None
     parts = line.split(":")
     if len(parts) < 4 or not parts[2].isdigit():
@@ -164,14 +197,16 @@ def _group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
     }
 
 
-def _group_records(text: str, defs: dict[str, int]) -> dict[str, Record]:
+def _group_records(text: str, defs: dict[str, int], problems: list[str] | None = None) -> dict[str, Record]:
     global _last_groups
     memo, made = _last_groups, {}
     groups: dict[str, Record] = {}
     gid_min, gid_max = defs["GID_MIN"], defs["GID_MAX"]
-    for line in text.splitlines():
+    for number, line in enumerate(lines(text), 1):
         key = (line, gid_min, gid_max)
         record = memo.get(key) or _group_record(line, gid_min, gid_max)
+        if record is None and problems is not None and _holds_account(line):
+            problems.append(unreadable("group", number, line) or f"group line {number}: unreadable")
         if record is None or record["name"] in groups:
             continue
         groups[record["name"]] = made[key] = record
@@ -206,7 +241,7 @@ def _user_record(
 
 
 def _user_records(
-    passwd: str, shadow: str, defs: dict[str, int], groups: dict[str, Record]
+    passwd: str, shadow: str, defs: dict[str, int], groups: dict[str, Record], problems: list[str]
 ) -> dict[str, Record]:
     global _last_users
     hashes = {row[0]: (row[1], row[2]) for row in _rows(shadow, 3)}
@@ -219,14 +254,16 @@ def _user_records(
     bounds = (defs["UID_MIN"], defs["UID_MAX"])
     memo, made = _last_users, {}
     users: dict[str, Record] = {}
-    for line in passwd.splitlines():
-        if not line.strip() or line.startswith(("#", "+", "-")):
+    for number, line in enumerate(lines(passwd), 1):
+        if not _holds_account(line):
+            continue
+        problem = unreadable("passwd", number, line)
+        if problem:
+            problems.append(problem)
             continue
         fields = line.split(":")
-        if len(fields) < 7:
-            continue
-        login, uid, gid = fields[0], fields[2], fields[3]
-        if login in users or not uid.isdigit() or not gid.isdigit():
+        login, gid = fields[0], fields[3]
+        if login in users:
             continue
         secret = hashes.get(login, ("", ""))
         primary = group_of_gid.get(int(gid))
@@ -242,7 +279,9 @@ def parse(files: HostFiles, host: str) -> HostRecords:
     """The read model's records of what ``files`` hold."""
     texts = files.texts
     defs = _defs(texts["login.defs"])
-    groups = _group_records(texts["group"], defs)
+    problems: list[str] = []
+    groups = _group_records(texts["group"], defs, problems)
+    users = _user_records(texts["passwd"], texts["shadow"], defs, groups, problems)
     info = HostInfo(
         name=host,
         shells=_shells(texts["shells"]),
@@ -250,8 +289,8 @@ def parse(files: HostFiles, host: str) -> HostRecords:
         uid_max=defs["UID_MAX"],
         gid_min=defs["GID_MIN"],
         read_at=datetime.now(UTC).isoformat(),
+        unreadable=problems,
     )
-    users = _user_records(texts["passwd"], texts["shadow"], defs, groups)
     return HostRecords(users=users, groups=groups, info=info, digest=files.digest)
 
 
