@@ -54,7 +54,7 @@ def _keep(lock: redis.lock.Lock, stop: threading.Event) -> None:
 
 def _clear_if_dead(client: redis.Redis, name: str) -> None:
     token = client.get(name)
-    if token is None or not holder.is_dead(token.decode()):
+    if not isinstance(token, bytes) or not holder.is_dead(token.decode()):
         return
     if client.eval(_TAKE_OVER, 1, name, token):
         log.warning("the host lock %s was held by a process that is gone: taken over", name)
