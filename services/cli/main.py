@@ -79,9 +79,11 @@ def _cmd_worker(_args: argparse.Namespace) -> int:
 
 
 def _cmd_sandbox_init(args: argparse.Namespace) -> int:
+    from services.cli.private import SANDBOX_UMASK, umask
     from services.worker.sandbox import init_sandbox
 
-    root = init_sandbox(Path(args.dir))
+    with umask(SANDBOX_UMASK):
+        root = init_sandbox(Path(args.dir))
     print(f"sandbox root ready: {root}")
     return 0
 
@@ -144,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from services.cli.private import PRIVATE_UMASK
+
+    # Before anything is created, and inherited by every child (redis-server's AOF,
+    # SQLite's files, Celery's, the web servers'): the data dir's files are the owner's.
+    os.umask(PRIVATE_UMASK)
     args = parser().parse_args(argv)
     status: int = args.func(args)
     return status
