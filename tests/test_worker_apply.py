@@ -133,7 +133,7 @@ def test_tool_errors_carry_the_tools_words(host: Host, sysroot: Path) -> None:
         (Action.USER_CREATE, {"login": "kim", "groups": ["--help"]}, "group name"),
         (Action.USER_CREATE, {"login": "kim", "shell": "/bin/zsh"}, "/etc/shells"),
         (Action.USER_CREATE, {"login": "kim", "full_name": "a:b"}, "':'"),
-        (Action.USER_PASSWORD, {"login": "root", "password_hash": "x:0:0"}, "crypt"),
+        (Action.USER_PASSWORD, {"login": "kim", "password_hash": "x:0:0"}, "crypt"),
         (Action.GROUP_DELETE, {"name": "-r"}, "not allowed"),
         (Action.GROUP_CREATE, {"name": "neg", "gid": -1}, "negative"),
     ],

@@ -40,3 +40,19 @@ class HostInfo(BaseModel):
         description="The lines of passwd and group that hold no account WMI2 can read, "
         "each as 'FILE line N: why' (the line itself is not repeated).",
     )
+
+
+def system_uid(uid: int, uid_min: int, uid_max: int) -> bool:
+    """uid 0, and the uids login.defs leaves to the host's packages (outside UID_MIN..UID_MAX)."""
+    return uid == 0 or uid < uid_min or uid > uid_max
+
+
+def system_refusal(login: str, uid: int | str) -> str:
+    return (
+        f"{login!r} is a system account (uid {uid}): WMI2 does not change system accounts "
+        "unless its setting WMI_MANAGE_SYSTEM_ACCOUNTS is true."
+    )
+
+
+def system_deletion_refusal(login: str) -> str:
+    return f"{login!r} is a system account: WMI does not delete system accounts."

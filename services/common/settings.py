@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # forwarded_allow_ips, comma-separated, or "*"): the proxy in front of them. Compose
     # sets "*", since there only the proxy can reach the api and events ports.
     forwarded_allow_ips: str = "127.0.0.1"
+    # System accounts (uid 0, uids outside UID_MIN..UID_MAX) are the host's: changed only when told to.
+    manage_system_accounts: bool = False
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from services.common import actions
+from services.common import accounts, actions
 from services.common.actions import Action
 from services.worker import archive, hostfiles, shadow
 
@@ -19,6 +19,30 @@ class Host:
     name: str
     sysroot: Path
     archive_dir: Path
+    manage_system_accounts: bool = False
+
+
+def _system_uid(host: Host, entry: list[str]) -> str | None:
+    """The uid of a passwd entry if it is a system account's (or cannot be read), else None."""
+    uid = entry[2]
+    defs = hostfiles.login_defs(host.sysroot / "etc")
+    if uid.isdigit() and not accounts.system_uid(int(uid), defs["UID_MIN"], defs["UID_MAX"]):
+        return None
+    return uid
+
+
+def _changeable(host: Host, login: str) -> str:
+    """The login, once its account is known to be one WMI2 may change: the api refused a
+    system account from its read model, this refuses it from the host's own files.
+
+    A login without an account passes: the tool then says so, in its own words.
+    """
+    login = shadow.check_name(login)
+    entry = None if host.manage_system_accounts else hostfiles.passwd_entry(host.sysroot / "etc", login)
+    uid = _system_uid(host, entry) if entry is not None else None
+    if uid is not None:
+        raise shadow.ToolError(accounts.system_refusal(login, uid))
+    return login
 
 
 def _user_create(host: Host, p: actions.UserCreate) -> str:
@@ -39,6 +63,7 @@ def _user_create(host: Host, p: actions.UserCreate) -> str:
 
 
 def _user_modify(host: Host, p: actions.UserModify) -> str:
+    _changeable(host, p.login)
     shadow.set_identity(host.sysroot, p.login, p.full_name, p.shell)
     shadow.add_to_groups(host.sysroot, p.login, p.groups_add)
     shadow.remove_from_groups(host.sysroot, p.login, p.groups_remove)
@@ -52,22 +77,22 @@ def _user_modify(host: Host, p: actions.UserModify) -> str:
 
 
 def _user_password(host: Host, p: actions.UserPassword) -> str:
-    shadow.set_password(host.sysroot, p.login, p.password_hash)
+    shadow.set_password(host.sysroot, _changeable(host, p.login), p.password_hash)
     return f"Password of {p.login} changed"
 
 
 def _user_lock(host: Host, p: actions.UserRef) -> str:
-    shadow.lock(host.sysroot, p.login)
+    shadow.lock(host.sysroot, _changeable(host, p.login))
     return f"User {p.login} locked"
 
 
 def _user_unlock(host: Host, p: actions.UserRef) -> str:
-    shadow.unlock(host.sysroot, p.login)
+    shadow.unlock(host.sysroot, _changeable(host, p.login))
     return f"User {p.login} unlocked"
 
 
-def _archive(host: Host, login: str, home_dir: str) -> Path | None:
-    home = archive.home_under(host.sysroot, home_dir)
+def _archive(host: Host, login: str, home_dir: str, home: Path) -> Path | None:
+    """Archive ``home`` (the checked directory of ``home_dir``), or None when there is none."""
     if not home.is_dir():
         return None
     try:
@@ -82,15 +107,19 @@ def _user_delete(host: Host, p: actions.UserDelete) -> str:
     entry = hostfiles.passwd_entry(host.sysroot / "etc", login)
     if entry is None:
         raise shadow.ToolError(f"userdel: user '{login}' does not exist")
+    if _system_uid(host, entry) is not None:
+        raise shadow.ToolError(accounts.system_deletion_refusal(login))
     home = entry[5]
     if p.home == "keep":
         shadow.userdel(host.sysroot, login, remove_home=False)
         return f"User {login} deleted, home {home} kept"
+    # Checked before anything changes: userdel -r deletes the account even when it then
+    # refuses the home, and an archive of a link is an archive of what it points to.
+    where = archive.removable_home(host.sysroot, home)
     if p.home == "remove":
-        archive.home_under(host.sysroot, home)  # refuses a home that is the whole root
         shadow.userdel(host.sysroot, login, remove_home=True)
         return f"User {login} deleted with home {home}"
-    saved = _archive(host, login, home)
+    saved = _archive(host, login, home, where)
     shadow.userdel(host.sysroot, login, remove_home=True)
     return (
         f"User {login} deleted, home archived to {saved}"
@@ -124,10 +153,14 @@ def _each_member(p: actions.GroupMembers, step: Callable[[str], None], verb: str
 
 
 def _group_add_members(host: Host, p: actions.GroupMembers) -> str:
+    for login in p.logins:  # every member checked before the first changes
+        _changeable(host, login)
     return _each_member(p, lambda login: shadow.add_to_groups(host.sysroot, login, [p.name]), "added", "to")
 
 
 def _group_remove_members(host: Host, p: actions.GroupMembers) -> str:
+    for login in p.logins:
+        _changeable(host, login)
     return _each_member(
         p, lambda login: shadow.remove_from_groups(host.sysroot, login, [p.name]), "removed", "from"
     )

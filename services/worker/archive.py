@@ -9,14 +9,40 @@ from pathlib import Path
 
 from services.worker.shadow import ToolError
 
+UNTOUCHED = "Nothing was changed: delete the user keeping its home, then see to the home by hand."
 
-def home_under(sysroot: Path, home: str) -> Path:
-    """The home's directory inside SYSROOT, refusing one that is the root itself or escapes it."""
+
+def home_base(sysroot: Path) -> str:
+    """Where useradd puts homes: HOME in SYSROOT/etc/default/useradd, /home when unset."""
+    path = sysroot / "etc" / "default" / "useradd"
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    for line in text.split("\n"):
+        key, _, value = line.strip().partition("=")
+        if key == "HOME" and value.startswith("/"):
+            return value
+    return "/home"
+
+
+def removable_home(sysroot: Path, home: str) -> Path:
+    """The home's directory inside SYSROOT, once it is known to be a home that userdel -r
+    removes whole, and nothing else.
+
+    A home that is a symbolic link is refused (userdel -r removes the account but keeps
+    the link's target, and an archive would copy whatever the link points to), and so is
+    one outside the home base, which may be any directory of the host (/, /etc, /srv).
+    """
     root = sysroot.resolve()
-    path = (root / home.lstrip("/")).resolve()
-    if path == root or root not in path.parents:
-        raise ToolError(f"The home {home!r} is not a directory that can be archived.")
-    return path
+    base = home_base(sysroot)
+    path = root / home.lstrip("/")
+    if path.is_symlink():
+        raise ToolError(
+            f"The home {home} is a symbolic link, which WMI2 neither removes nor archives. {UNTOUCHED}"
+        )
+    if (root / base.lstrip("/")).resolve() not in path.resolve().parents:
+        raise ToolError(
+            f"The home {home!r} is not under {base}: WMI2 neither removes nor archives it. {UNTOUCHED}"
+        )
+    return path.resolve()
 
 
 def archive_home(home: Path, archive_dir: Path, host: str, login: str) -> Path:

@@ -24,7 +24,12 @@ class WorkerContext:
 
 
 def host_of(settings: Settings) -> Host:
-    return Host(name=settings.host_name, sysroot=settings.resolved_sysroot, archive_dir=settings.archive_dir)
+    return Host(
+        name=settings.host_name,
+        sysroot=settings.resolved_sysroot,
+        archive_dir=settings.archive_dir,
+        manage_system_accounts=settings.manage_system_accounts,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from services.common.accounts import Group, HostInfo, User
+from services.common.accounts import Group, HostInfo, User, system_uid
 
 # What Debian's login.defs says when a key is missing.
 DEFAULT_DEFS = {"UID_MIN": 1000, "UID_MAX": 60000, "GID_MIN": 1000, "GID_MAX": 60000}
@@ -236,7 +236,7 @@ def _user_record(
         "locked": hash_.startswith("!"),
         "has_password": has_password(hash_),
         "last_change": last_change(changed),
-        "system": number < bounds[0] or number > bounds[1],
+        "system": system_uid(number, *bounds),
     }
 
 
