@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.api import errors
+from services.api import errors, openapi
 from services.api.core.jobs import make_queue
 from services.api.deps import host_in_path
 from services.api.fastpath import Api, LoginRedirect, answered
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.job_queue = make_queue(settings)
     app.state.pages = Pages(WEB / "templates")
     errors.install(app)
+    openapi.install(app)
     refusals.install(app)
     # First of all routes: the login page is the one load-tested (see pages.LoginPage).
     app.state.login_page = pages.LoginPage(app.state.pages.login_anonymous)

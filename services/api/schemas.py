@@ -101,6 +101,17 @@ class Problem(BaseModel):
     detail: str
 
 
+class FieldProblem(BaseModel):
+    field: str = Field(description="Where, dotted: 'login', 'groups.0'; empty for the body as a whole.")
+    problem: str
+
+
+class ValidationProblem(Problem):
+    """A 422: the sentence, and, when the request did not fit its schema, one per field."""
+
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
 # --- WMI accounts and the audit trail ----------------------------------------------------------
 
 Role = Literal["admin", "viewer"]

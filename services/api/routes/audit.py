@@ -18,7 +18,22 @@ from services.common.db import sessionmaker_for
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("", response_model=list[schemas.AuditOut], responses=PROBLEMS)
+@router.get(
+    "",
+    response_model=list[schemas.AuditOut],
+    responses={
+        **PROBLEMS,
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "headers": {
+                "X-Total-Count": {
+                    "description": "Entries matching (JSON only).",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+    },
+)
 def list_audit(
     _: CurrentSession,
     db: DbDep,
