@@ -20,6 +20,7 @@ from services.common import keys
 from services.common.settings import Settings
 from services.worker.sandbox import init_sandbox
 from tests.support.api import logged_in_client
+from tests.support.jobs import Jobs
 from tests.support.ports import free_port
 from tests.support.processes import Service
 from tests.support.redis_server import RedisServer
@@ -95,6 +96,13 @@ def wmi_env(settings: Settings) -> dict[str, str]:
         WMI_HEARTBEAT_INTERVAL=str(settings.heartbeat_interval),
         WMI_HEARTBEAT_TTL=str(settings.heartbeat_ttl),
     )
+
+
+@pytest.fixture
+def jobs(settings: Settings) -> Iterator[Jobs]:
+    made = Jobs(settings)
+    yield made
+    made.celery.close()
 
 
 @pytest.fixture

@@ -5,88 +5,22 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import psutil
-import pytest
 import redis
-from celery import Celery
-from sqlalchemy import func, select
 
 from services.common import keys
-from services.common.db import AuditEntry, Job, init_db, sessionmaker_for
-from services.common.settings import Settings
-from services.common.tasks import RUN_ACTION
 from services.worker.hostlock import host_lock
+from tests.support.jobs import Jobs, events
 from tests.support.processes import Service
 from tests.support.sandbox_files import entry, members
 from tests.support.wait import wait_for
 
 HOST = "testhost"
 HASH = "$6$saltsalt$SECRETHASHMARKERabcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789"
-
-
-class Jobs:
-    """What the api does for a job (record it, send it), and reading it back."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.url = settings.resolved_database_url
-        init_db(self.url)
-        self.celery = Celery(broker=settings.redis_url)
-
-    def create(self, action: str, target: str, *, state: str = "queued", attempts: int = 0) -> str:
-        job_id = uuid.uuid4().hex
-        with sessionmaker_for(self.url).begin() as session:
-            session.add(Job(id=job_id, host=HOST, action=action, target=target, actor="admin",
-                            state=state, params={}, attempts=attempts))  # fmt: skip
-        return job_id
-
-    def send(self, job_id: str, action: str, params: dict[str, Any]) -> None:
-        self.celery.send_task(RUN_ACTION, args=[job_id, action, params], queue=keys.host_queue(HOST))
-
-    def run(self, action: str, target: str, params: dict[str, Any]) -> str:
-        job_id = self.create(action, target)
-        self.send(job_id, action, params)
-        return job_id
-
-    def get(self, job_id: str) -> Job:
-        with sessionmaker_for(self.url)() as session:
-            job = session.get(Job, job_id)
-            assert job is not None
-            return job
-
-    def finished(self, job_id: str) -> Job:
-        def done() -> Job | None:
-            job = self.get(job_id)
-            return job if job.state in ("succeeded", "failed") else None
-
-        job = wait_for(done, timeout=60, what=f"job {job_id}")
-        assert job is not None
-        return job
-
-    def audit(self, job_id: str) -> list[AuditEntry]:
-        with sessionmaker_for(self.url)() as session:
-            return list(session.scalars(select(AuditEntry).where(AuditEntry.job_id == job_id)))
-
-    def audit_count(self) -> int:
-        with sessionmaker_for(self.url)() as session:
-            return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-
-
-@pytest.fixture
-def jobs(settings: Settings) -> Iterator[Jobs]:
-    made = Jobs(settings)
-    yield made
-    made.celery.close()
-
-
-def events(client: redis.Redis, job: str | None = None) -> list[dict[str, Any]]:
-    found = [orjson.loads(fields[b"d"]) for _id, fields in client.xrange(keys.EVENT_STREAM)]
-    return [e for e in found if job is None or e["job"] == job]
 
 
 def test_a_job_runs_once_and_is_recorded(

@@ -111,7 +111,7 @@ class HostStates:
         args = [now, max(1, int(ttl * 1000)), host, orjson.dumps(record), online, self._max_len]
         return _event_id(self._beat(keys=beat_keys(host), args=args))
 
-    def stopped(self, host: str, last_seen: str | None) -> str | None:
+    def stopped(self, host: str, last_seen: str | None, reason: str = "its worker stopped") -> str | None:
         """The worker stops: drop its heartbeat and announce ``host.offline`` at once."""
-        body = offline_body(host, last_seen, "its worker stopped")
+        body = offline_body(host, last_seen, reason)
         return _event_id(self._offline(keys=offline_keys(host), args=[body, self._max_len, "1"]))

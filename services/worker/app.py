@@ -64,6 +64,13 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
         _runtime.start()
 
 
+@signals.worker_shutting_down.connect
+def _on_worker_shutting_down(**_: Any) -> None:
+    # Sent by the main process as soon as it is told to stop, before the running job ends.
+    if _runtime is not None:
+        _runtime.stopping()
+
+
 @signals.worker_shutdown.connect
 def _on_worker_shutdown(sender: Any = None, **_: Any) -> None:
     if _runtime is not None and getattr(sender, "app", None) is celery_app:

@@ -58,11 +58,14 @@ class Heartbeat(threading.Thread):
             if self.stop_event.wait(self.interval):
                 return
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop beating, and say so at once rather than letting the heartbeat expire."""
+    def stop(self, timeout: float = 5.0, reason: str = "its worker stopped") -> None:
+        """Stop beating, and say so at once rather than letting the heartbeat expire.
+
+        Joined first: a beat in flight after the announcement would bring the host back online.
+        """
         self.stop_event.set()
         self.join(timeout)
         try:
-            self.states.stopped(self.host, self.last_seen)
+            self.states.stopped(self.host, self.last_seen, reason)
         except redis.RedisError as exc:
             log.warning("host %s not announced offline (its heartbeat will expire): %s", self.host, exc)

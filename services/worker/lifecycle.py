@@ -50,6 +50,12 @@ class Runtime:
         log.info("host %s read from %s (%d change(s) made while no worker watched); watching its files",
                  s.host_name, s.resolved_sysroot, self.first_changes)  # fmt: skip
 
+    def stopping(self) -> None:
+        """A warm shutdown begins: the running job may finish, but from now on the host is
+        offline, so that the api refuses changes that no worker would take."""
+        if self.heartbeat is not None:
+            self.heartbeat.stop(reason="its worker is stopping")
+
     def stop(self) -> None:
         for thread in (self.watcher, self.heartbeat):
             if thread is not None:
