@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from services.common import actions, keys
 from services.common.actions import Action
 from services.common.tasks import RUN_ACTION
-from services.worker import jobs, readmodel
+from services.worker import jobs, reached, readmodel
 from services.worker.app import celery_app
 from services.worker.apply import apply
 from services.worker.context import WorkerContext, context
@@ -28,6 +28,7 @@ from services.worker.shadow import ToolError
 log = logging.getLogger(__name__)
 
 APPLIED_TTL = 24 * 3600
+FOUND_DONE = "Done: the change had reached the host before its worker was interrupted."
 
 
 class BadJob(Exception):
@@ -54,7 +55,12 @@ def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: Ba
     if earlier is not None:
         log.info("job %s reached the host before: not applied again", job.id)
         return earlier.decode() if isinstance(earlier, bytes) else str(earlier)
-    result = apply(ctx.host, action, params)
+    if job.attempts > 1 and reached.already_there(ctx.host.sysroot, ctx.host.name, action, params):
+        # An earlier delivery died between the tools' change and the mark.
+        log.info("job %s: its change is on the host already: not applied again", job.id)
+        result = FOUND_DONE
+    else:
+        result = apply(ctx.host, action, params)
     ctx.client.set(mark, result, ex=APPLIED_TTL)
     return result
 
