@@ -192,7 +192,7 @@ def test_each_action_reaches_the_host_queue_as_the_worker_expects(
 
 def test_jobs_are_listed_newest_first_with_paging_and_a_state_filter(api: ApiWorld) -> None:
     admin = api.admin()
-    ids = [admin.post(f"/api/v1/users/{login}/lock").json()["id"] for login in ("alice", "bob", "root")]
+    ids = [admin.post(f"/api/v1/users/{login}/lock").json()["id"] for login in ("alice", "bob", "alice")]
     listed = admin.get("/api/v1/jobs").json()
     assert [j["id"] for j in listed] == ids[::-1]
     assert set(listed[0]) == {"id", "state", "action", "target", "actor", "host", "created_at",

@@ -153,6 +153,7 @@ async def get_submitter(
         queue=queue,
         host=host,
         actor=session.login,
+        manage_system_accounts=request.app.state.settings.manage_system_accounts,
     )
 
 

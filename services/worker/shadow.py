@@ -28,8 +28,12 @@ TOOL_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 TOOL_ENV = {"PATH": TOOL_PATH, "LC_ALL": "C"}
 TIMEOUT = 120.0
 
-# The only flags WMI2 passes: a flag is always one of these literals, never a value.
-FLAGS = frozenset({"-a", "-c", "-e", "-g", "-G", "-k", "-L", "-m", "-M", "-r", "-s", "-U"})
+# The only flags WMI2 passes, each with how many values it takes: a flag is always one of
+# these literals, never a value, and never left to swallow the next element as its value.
+FLAGS = {
+    **dict.fromkeys(("-c", "-g", "-G", "-k", "-s"), 1),
+    **dict.fromkeys(("-a", "-e", "-L", "-m", "-M", "-r", "-U"), 0),
+}
 
 # An option: its flag, then the values it takes (each one possibly from a user).
 Option = tuple[str, ...]
@@ -79,8 +83,8 @@ def _argv(options: Sequence[Option], operand: str | None) -> list[str]:
     an option where a value belongs: the last guard, whatever the callers checked."""
     argv: list[str] = []
     for flag, *values in options:
-        if flag not in FLAGS:
-            raise ToolError(f"{flag!r} is not an option WMI2 passes to a tool.")
+        if FLAGS.get(flag) != len(values):
+            raise ToolError(f"{flag!r} with {len(values)} value(s) is not an option WMI2 passes to a tool.")
         for value in values:
             if value.startswith("-"):
                 raise ToolError(f"{value!r} (after {flag}) starts with '-', which a tool reads as an option.")

@@ -92,6 +92,7 @@ class Submitter:
     queue: JobQueue
     host: str
     actor: str
+    manage_system_accounts: bool = False
     _online_checked: bool = field(default=False, init=False, repr=False)
 
     def snapshot(self) -> readmodel.HostSnapshot:
@@ -104,7 +105,7 @@ class Submitter:
         # is the answer that matters, not what the stale model says about the change.
         hosts.check_online(self.host, record, beating)
         self._online_checked = True
-        return readmodel.snapshot_of(self.host, *model)
+        return readmodel.snapshot_of(self.host, *model, manage_system_accounts=self.manage_system_accounts)
 
     def submit(self, action: Action, target: str, params: BaseModel) -> Job:
         self._ensure_online()

@@ -64,6 +64,8 @@ class HostSnapshot:
     users: Records[User]
     groups: Records[Group]
     info: HostInfo | None
+    # The api's WMI_MANAGE_SYSTEM_ACCOUNTS, carried with what every check already receives.
+    manage_system_accounts: bool = False
 
     def gid_owner(self, gid: int) -> str | None:
         for raw in self.groups.raw_values():
@@ -81,7 +83,12 @@ def ask_snapshot(pipe: redis.client.Pipeline, host: str) -> None:
 
 
 def snapshot_of(
-    host: str, users_raw: Mapping[bytes, bytes], groups_raw: Mapping[bytes, bytes], info_raw: bytes | None
+    host: str,
+    users_raw: Mapping[bytes, bytes],
+    groups_raw: Mapping[bytes, bytes],
+    info_raw: bytes | None,
+    *,
+    manage_system_accounts: bool = False,
 ) -> HostSnapshot:
     """The snapshot made of the answers to :func:`ask_snapshot`."""
     return HostSnapshot(
@@ -89,6 +96,7 @@ def snapshot_of(
         users=Records(User, users_raw),
         groups=Records(Group, groups_raw),
         info=HostInfo.model_validate_json(info_raw) if info_raw else None,
+        manage_system_accounts=manage_system_accounts,
     )
 
 

@@ -14,7 +14,7 @@ from fastapi import HTTPException, status
 
 from services.api import schemas
 from services.api.core.readmodel import HostSnapshot
-from services.common import actions, names
+from services.common import accounts, actions, names
 from services.common.accounts import Group, HostInfo, User
 
 PASSWORD_MAX_BYTES = 1024
@@ -45,6 +45,15 @@ def existing_user(snap: HostSnapshot, login: str) -> User:
     user = snap.users.get(login)
     if user is None:
         fail(status.HTTP_404_NOT_FOUND, f"There is no user {login!r} on host {snap.host!r}.")
+    return user
+
+
+def changeable_user(snap: HostSnapshot, login: str) -> User:
+    """The user, once it is known to be one WMI2 may change: a system account is the host's
+    own (its packages', or root), changed only where WMI_MANAGE_SYSTEM_ACCOUNTS says so."""
+    user = existing_user(snap, login)
+    if (user.system or user.uid == 0) and not snap.manage_system_accounts:
+        fail(status.HTTP_409_CONFLICT, accounts.system_refusal(login, user.uid))
     return user
 
 
@@ -84,6 +93,7 @@ def _listed_users(snap: HostSnapshot, logins: list[str]) -> list[str]:
         invalid(names.name_problem(login))
         if login not in snap.users:
             invalid(f"There is no user {login!r} on host {snap.host!r}.")
+        changeable_user(snap, login)
     return _unique(logins)
 
 
@@ -131,7 +141,7 @@ def _group_changes(user: User, snap: HostSnapshot, body: schemas.UserPatchIn) ->
 def user_modify(snap: HostSnapshot, login: str, body: schemas.UserPatchIn) -> actions.UserModify:
     if not body.model_fields_set:
         invalid("Nothing to change: give full_name, shell, groups, groups_add or groups_remove.")
-    user = existing_user(snap, login)
+    user = changeable_user(snap, login)
     if body.full_name is not None:
         invalid(names.full_name_problem(body.full_name))
     _shell(snap, body.shell)
@@ -150,13 +160,13 @@ def user_modify(snap: HostSnapshot, login: str, body: schemas.UserPatchIn) -> ac
 
 def user_delete(snap: HostSnapshot, login: str, home: actions.HomeMode) -> actions.UserDelete:
     user = existing_user(snap, login)
-    if user.system:
-        fail(status.HTTP_409_CONFLICT, f"{login!r} is a system account: WMI does not delete system accounts.")
+    if user.system or user.uid == 0:
+        fail(status.HTTP_409_CONFLICT, accounts.system_deletion_refusal(login))
     return actions.UserDelete(login=login, home=home)
 
 
 def user_unlock(snap: HostSnapshot, login: str) -> actions.UserRef:
-    if not existing_user(snap, login).has_password:
+    if not changeable_user(snap, login).has_password:
         fail(status.HTTP_409_CONFLICT, f"{login!r} has no password: set a password first, then unlock.")
     return actions.UserRef(login=login)
 

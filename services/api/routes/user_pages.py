@@ -127,7 +127,7 @@ def modify_user(
 @router.post("/users/{login}/password")
 def set_password(login: str, form: FormJobsDep, password: Annotated[str, Form()] = "") -> Response:
     def submit() -> Job:
-        validation.existing_user(form.jobs.snapshot(), login)
+        validation.changeable_user(form.jobs.snapshot(), login)
         validation.password(password)
         params = UserPassword(login=login, password_hash=passwords.host_password_hash(password))
         return form.jobs.submit(Action.USER_PASSWORD, login, params)
@@ -138,7 +138,7 @@ def set_password(login: str, form: FormJobsDep, password: Annotated[str, Form()]
 @router.post("/users/{login}/lock")
 def lock_user(login: str, form: FormJobsDep) -> Response:
     def submit() -> Job:
-        validation.existing_user(form.jobs.snapshot(), login)
+        validation.changeable_user(form.jobs.snapshot(), login)
         return form.jobs.submit(Action.USER_LOCK, login, UserRef(login=login))
 
     return form.run(submit, f"/users/{login}/")

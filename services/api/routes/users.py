@@ -53,7 +53,7 @@ def delete_user(login: str, jobs: SubmitterDep, home: HomeMode = "keep") -> Resp
 
 @router.post("/{login}/password", **ACCEPTED)
 def set_password(login: str, body: schemas.PasswordIn, jobs: SubmitterDep) -> Response:
-    validation.existing_user(jobs.snapshot(), login)
+    validation.changeable_user(jobs.snapshot(), login)
     validation.password(body.password)
     params = UserPassword(login=login, password_hash=passwords.host_password_hash(body.password))
     return accepted(jobs.submit(Action.USER_PASSWORD, login, params))
@@ -61,7 +61,7 @@ def set_password(login: str, body: schemas.PasswordIn, jobs: SubmitterDep) -> Re
 
 @router.post("/{login}/lock", **ACCEPTED)
 def lock_user(login: str, jobs: SubmitterDep) -> Response:
-    validation.existing_user(jobs.snapshot(), login)
+    validation.changeable_user(jobs.snapshot(), login)
     return accepted(jobs.submit(Action.USER_LOCK, login, UserRef(login=login)))
 
 

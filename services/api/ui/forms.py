@@ -92,6 +92,7 @@ async def form_jobs(
         queue=queue,
         host=host if isinstance(host, str) and HOST_NAME.fullmatch(host) else settings.host_name,
         actor=session.login,
+        manage_system_accounts=settings.manage_system_accounts,
     )
     return FormJobs(jobs=jobs, default_host=settings.host_name)
 
