@@ -1,8 +1,11 @@
 """The actions a job can carry, and their parameters as the worker receives them.
 
 The API validates a request against the host's read model, then sends one of these.
-``password_hash`` is a crypt(3) hash, never a clear-text password, and is left out
-of what is stored in a job (:func:`public_params`).
+``password_hash`` is a crypt(3) hash, never a clear-text password. It is left out of what
+is stored in a job and of the Celery message alike (:func:`public_params`, which marks it
+as set): the api keeps it in a short-lived key of its own (``keys.job_secret``) that the
+worker reads and deletes, so a dump of the broker or of the job table holds no hash, and a
+job can be sent again from its row alone.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class Action(StrEnum):
 HomeMode = Literal["keep", "remove", "archive"]
 
 SECRET_FIELDS = frozenset({"password_hash"})
+# What a secret field holds in a job's stored and sent parameters when it was given.
+SECRET_SET = "(set)"  # noqa: S105 (a mark that a secret was given, not a secret)
 
 
 class UserCreate(BaseModel):
@@ -95,9 +100,20 @@ def parse_params(action: Action, raw: dict[str, Any]) -> BaseModel:
 
 
 def public_params(params: BaseModel) -> dict[str, Any]:
-    """The parameters fit to store and show: every secret field replaced by a mark."""
+    """The parameters fit to store, show and send: every secret field replaced by a mark."""
     shown = params.model_dump()
     for name in SECRET_FIELDS & shown.keys():
         if shown[name] is not None:
-            shown[name] = "(set)"
+            shown[name] = SECRET_SET
     return shown
+
+
+def secrets_of(params: BaseModel) -> dict[str, str]:
+    """The secret fields that were given, with their values: what the api keeps aside."""
+    values = params.model_dump(include=set(SECRET_FIELDS))
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def wanted_secrets(public: dict[str, Any]) -> list[str]:
+    """The secret fields that public parameters mark as set: what the worker must read back."""
+    return sorted(name for name in SECRET_FIELDS if public.get(name) == SECRET_SET)

@@ -58,6 +58,12 @@ def job_applied(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:applied"
 
 
+def job_secret(job_id: str) -> str:
+    """A job's secret parameters (a password hash) from the api to the worker: never in the
+    message itself, deleted by the worker once the job has ended, expiring in any case."""
+    return f"{PREFIX}:job:{job_id}:secret"
+
+
 def session(token_digest: str) -> str:
     return f"{PREFIX}:session:{token_digest}"
 

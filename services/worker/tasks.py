@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 import redis
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
@@ -33,6 +34,21 @@ FOUND_DONE = "Done: the change had reached the host before its worker was interr
 
 class BadJob(Exception):
     """The job cannot be run as sent; the message says why, without any parameter's value."""
+
+
+def with_secrets(client: redis.Redis, job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with the secrets the api kept aside for this job put back in place."""
+    wanted = actions.wanted_secrets(params)
+    if not wanted:
+        return params
+    raw = client.get(keys.job_secret(job_id))
+    kept = orjson.loads(raw) if raw else {}
+    if not all(isinstance(kept.get(name), str) for name in wanted):
+        raise BadJob(
+            "The password given with this job is no longer held (it waits a day at most): "
+            "nothing was changed; set the password again."
+        )
+    return {**params, **{name: kept[name] for name in wanted}}
 
 
 def parse(action: str, params: dict[str, Any]) -> tuple[Action, BaseModel]:
@@ -72,7 +88,7 @@ def execute(
     try:
         if job.host != ctx.host.name:
             raise BadJob(f"The job is for host {job.host}, not {ctx.host.name}.")
-        known, parsed = parse(action, params)
+        known, parsed = parse(action, with_secrets(ctx.client, job.id, params))
         with host_lock(ctx.client, ctx.host.name):
             try:
                 return apply_once(ctx, job, known, parsed), None
@@ -86,6 +102,13 @@ def execute(
     except Exception:
         log.exception("job %s (%s) failed unexpectedly", job.id, action)
         return None, "The worker failed unexpectedly; its log says why."
+
+
+def forget_secrets(ctx: WorkerContext, job: jobs.Claimed) -> None:
+    try:
+        ctx.client.delete(keys.job_secret(job.id))
+    except redis.RedisError as exc:
+        log.warning("the secret of job %s stays until it expires: %s", job.id, exc)
 
 
 def publish(ctx: WorkerContext, type_: str, job: jobs.Claimed, data: dict[str, Any]) -> None:
@@ -113,6 +136,7 @@ def run_action(job_id: str, action: str, params: dict[str, Any]) -> None:
     publish(ctx, "job.running", job, {"action": action, "target": job.target})
     result, error = execute(ctx, job, action, params)
     state = jobs.finish(ctx.database_url, job, action, result=result, error=error)
+    forget_secrets(ctx, job)
     outcome = {"error": error} if error is not None else {"result": result}
     publish(ctx, f"job.{state}", job, {"action": action, "target": job.target, **outcome})
     log.info("job %s %s", job_id, state)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
+import orjson
 import redis
 from celery import Celery
 from fastapi import HTTPException, status
@@ -23,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.api.core import hosts, readmodel
 from services.common import keys, tasks
-from services.common.actions import Action, public_params
+from services.common.actions import Action, public_params, secrets_of
 from services.common.db import AuditEntry, Job, utcnow
 from services.common.events import Publisher
 from services.common.settings import Settings
@@ -34,6 +35,11 @@ log = logging.getLogger(__name__)
 # seconds to a spinner. Two quick retries absorb a broker restart.
 _CONNECT_TIMEOUT = 2.0
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1.0}
+
+
+# A job's password hash waits this long for its worker at most (seconds); the worker deletes
+# it as soon as the job has ended. A job whose hash expired fails, saying so.
+SECRET_TTL = 24 * 3600
 
 
 class BrokerDown(Exception):
@@ -65,15 +71,13 @@ class JobQueue:
         )
 
     def send(self, job_id: str, action: Action, params: BaseModel, host: str) -> None:
-        args = [job_id, action.value, params.model_dump()]
+        """Send the job's public parameters: its secrets wait in ``keys.job_secret``."""
         try:
             self.app.send_task(
                 tasks.RUN_ACTION,
-                args=args,
+                args=[job_id, action.value, public_params(params)],
                 queue=keys.host_queue(host),
                 task_id=job_id,
-                # What a worker logs for the task: the public parameters, never a hash.
-                argsrepr=repr([job_id, action.value, public_params(params)]),
             )
         except (OperationalError, redis.RedisError, OSError) as exc:
             raise BrokerDown(str(exc) or type(exc).__name__) from exc
@@ -111,6 +115,7 @@ class Submitter:
         self._ensure_online()
         job = self._record(action, target, params)
         try:
+            self._keep_secrets(job.id, params)
             self.publisher.publish(
                 "job.queued",
                 self.host,
@@ -122,6 +127,11 @@ class Submitter:
         except (BrokerDown, redis.RedisError) as exc:
             self._fail(job, exc)
         return job
+
+    def _keep_secrets(self, job_id: str, params: BaseModel) -> None:
+        secret = secrets_of(params)
+        if secret:
+            self.redis.set(keys.job_secret(job_id), orjson.dumps(secret), ex=SECRET_TTL)
 
     def _ensure_online(self) -> None:
         """Refuse a change for an offline host before anything is recorded (once per request)."""
@@ -160,6 +170,7 @@ class Submitter:
             job.state, job.error, job.finished_at = "failed", reason, utcnow()
             db.commit()
         try:
+            self.redis.delete(keys.job_secret(job.id))
             data: dict[str, Any] = {"action": job.action, "target": job.target, "error": reason}
             self.publisher.publish("job.failed", self.host, data, job=job.id, actor=self.actor)
         except redis.RedisError:
