@@ -48,6 +48,7 @@ import uvloop
 
 from loadtest.pipeline import percentile
 from loadtest.stack import ROOT, free_port
+from services.cli.accounts import create_admin
 from services.cli.redis_server import redis_command, wait_for_redis
 from services.common.events import Publisher
 from services.common.sessions import COOKIE, open_session
@@ -175,6 +176,8 @@ class Service:
         argv = redis_command(self.directory, self.directory / "redis.sock")
         self.redis = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_redis(self.redis_url, self.redis)
+        # The events service checks each session's account in the database (its data dir's).
+        create_admin(f"sqlite:///{self.directory / 'wmi2.db'}", "fanout", os.urandom(16).hex(), "viewer")
         with self.log.open("wb") as out:
             self.events = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "events", "--port", str(self.port)],

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import redis
 
+from services.cli.accounts import create_admin
 from services.common import keys
 from services.common.events import Publisher
 from services.common.sessions import COOKIE, end_all_sessions, open_session
@@ -28,14 +29,28 @@ from tests.support.sse import Listener
 from tests.support.wait import wait_for
 
 LOG_MAX = 10_000
+# The WMI accounts the tests' sessions belong to: the service checks each session's account.
+ACCOUNTS = {"alice": "admin", "bob": "admin", "carol": "viewer", "monitor": "admin"}
+
+
+@pytest.fixture(scope="module")
+def accounts_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('accounts') / 'wmi2.db'}"
+    for login, role in ACCOUNTS.items():
+        create_admin(url, login, f"{login}-password-1", role)
+    return url
 
 
 class EventsServer:
-    """``wmi2 events`` on a free port, with extra ``WMI_*`` settings."""
+    """``wmi2 events`` on a free port, with extra ``WMI_*`` settings.
 
-    def __init__(self, redis_url: str, directory: Path, env: dict[str, str]) -> None:
+    ``admin_token``: a session of an admin, who is told the health route's details.
+    """
+
+    def __init__(self, redis_url: str, directory: Path, env: dict[str, str], admin_token: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_token = admin_token
         full_env = dict(os.environ, WMI_REDIS_URL=redis_url, WMI_DATA_DIR=str(directory), **env)
         self.service = Service(["events", "--port", str(self.port)], full_env, directory / "events.log")
 
@@ -49,18 +64,25 @@ class EventsServer:
         return httpx.get(f"{self.url}/events/health", timeout=2).status_code == 200
 
     def health(self) -> dict[str, Any]:
-        body: dict[str, Any] = httpx.get(f"{self.url}/events/health", timeout=5).json()
+        answer = httpx.get(f"{self.url}/events/health", cookies={COOKIE: self.admin_token}, timeout=5)
+        body: dict[str, Any] = answer.json()
+        # Redis down: no session can be read, so no details; the status still tells.
+        body.setdefault("subscribed", body["status"] == "ok")
         return body
 
 
 @pytest.fixture
-def start_events(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., EventsServer]]:
+def start_events(
+    redis_url: str, redis_client: redis.Redis, accounts_db: str, tmp_path: Path
+) -> Iterator[Callable[..., EventsServer]]:
     """Start an events service with extra settings (``sse_queue_size=8`` → WMI_SSE_QUEUE_SIZE)."""
     servers: list[EventsServer] = []
+    admin_token, _session = open_session(redis_client, "monitor", "admin", ttl=3600)
 
     def start(**settings: object) -> EventsServer:
         env = {f"WMI_{name.upper()}": str(value) for name, value in settings.items()}
-        server = EventsServer(redis_url, tmp_path / f"events{len(servers)}", env)
+        env.setdefault("WMI_DATABASE_URL", accounts_db)
+        server = EventsServer(redis_url, tmp_path / f"events{len(servers)}", env, admin_token)
         servers.append(server)
         server.start()
         return server

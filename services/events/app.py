@@ -11,13 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.sessions import COOKIE, digest, read_session_async
+from services.common.headers import is_https, secured
+from services.common.sessions import COOKIE, Session, digest, read_session_async
 from services.common.settings import get_settings
 from services.events.replay import parse_event_id
 from services.events.service import EventsService
@@ -47,14 +49,21 @@ class EventsApp(Starlette):
         self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == STREAM_PATH:
-            # _open returns before the stream starts, so its Request is not kept alive.
-            response = await self._open(Request(scope))
-            await response(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        if scope["path"] == STREAM_PATH:
+            # _open returns before the stream starts, so its Request is not kept alive.
+            response = await self._open(Request(scope), https=is_https(scope))
+            if isinstance(response, EventStream):
+                # The stream sends them itself: no wrapper kept suspended per client.
+                await response(scope, receive, send)
+                return
+            await response(scope, receive, secured(scope, send))
+        else:
+            await super().__call__(scope, receive, secured(scope, send))
 
-    async def _open(self, request: Request) -> ASGIApp:
+    async def _open(self, request: Request, *, https: bool) -> ASGIApp:
         """The stream for a logged-in client, or the reason it cannot have one."""
         service = self.service
         if request.method not in ("GET", "HEAD"):
@@ -62,8 +71,8 @@ class EventsApp(Starlette):
         await service.start()
         token = request.cookies.get(COOKIE)
         try:
-            session = await read_session_async(service.redis, token)
-        except RedisError:
+            session = await self._session(token)
+        except (RedisError, SQLAlchemyError):
             return PlainTextResponse("The event service cannot reach its store; retry shortly.", 503)
         if session is None:
             return PlainTextResponse("Log in to receive events.", 401)
@@ -72,18 +81,31 @@ class EventsApp(Starlette):
         raw = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
         after = parse_event_id(raw) if raw else None
         lost = bool(raw) and after is None
-        return EventStream(service.hub, service.redis, after, lost, digest(token or ""))
+        return EventStream(service.hub, service.redis, after, lost, digest(token or ""), https)
 
-    async def health(self, _request: Request) -> Response:
+    async def _session(self, token: str | None) -> Session | None:
+        """The cookie's session, if Redis has it and its account (per the database) still holds it."""
+        session = await read_session_async(self.service.redis, token)
+        if session is None or not await self.service.accounts.holds_async(session):
+            return None
+        return session
+
+    async def health(self, request: Request) -> Response:
+        """Anyone may learn that the service is up (healthchecks); only an admin, how it is doing."""
         subscription = self.service.subscription
-        body = {
-            "status": "ok" if subscription.subscribed else "degraded",
-            "subscribed": subscription.subscribed,
-            "clients": len(self.service.hub),
-            "dropped": self.service.hub.dropped,
-            "last_id": subscription.last_id,
-        }
-        return JSONResponse(body, status_code=200 if subscription.subscribed else 503)
+        status = 200 if subscription.subscribed else 503
+        body: dict[str, object] = {"status": "ok" if subscription.subscribed else "degraded"}
+        if await self._is_admin(request):
+            body.update(subscribed=subscription.subscribed, clients=len(self.service.hub),
+                        dropped=self.service.hub.dropped, last_id=subscription.last_id)  # fmt: skip
+        return JSONResponse(body, status_code=status)
+
+    async def _is_admin(self, request: Request) -> bool:
+        try:
+            session = await self._session(request.cookies.get(COOKIE))
+        except (RedisError, SQLAlchemyError):
+            return False
+        return session is not None and session.role == "admin"
 
 
 def create_app() -> EventsApp:

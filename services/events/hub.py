@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from services.events.frames import HEARTBEAT, Frame
 from services.events.mailbox import Mailbox
+
+# Given session digests, which of them have ended.
+EndedCheck = Callable[[set[str]], Awaitable[set[str]]]
 
 log = logging.getLogger("wmi2.events")
 
@@ -68,11 +72,31 @@ class Hub:
             self._unyielded = 0
             await asyncio.sleep(0)
 
-    async def beat(self, interval: float) -> None:
-        """One heartbeat timer per process (not one per client): a comment line to all."""
+    async def beat(self, interval: float, ended: EndedCheck | None = None) -> None:
+        """One heartbeat timer per process (not one per client): a comment line to all.
+
+        Then, if given ``ended`` (which of these session digests have ended?), the streams
+        of sessions that ended unannounced (expired, deleted, their account changed) are
+        closed: a stream outlives its session by one heartbeat at most.
+        """
         while True:
             await asyncio.sleep(interval)
             self.broadcast(HEARTBEAT)
+            if ended is not None:
+                await self._end_unannounced(ended)
+
+    async def _end_unannounced(self, ended: EndedCheck) -> None:
+        digests = {mailbox.session for mailbox in self._clients if mailbox.session}
+        if not digests:
+            return
+        try:
+            gone = await ended(digests)
+        except Exception as exc:
+            # Redis or the database unreachable: the streams stay (closing them would only
+            # send every browser to a 503), the check runs again at the next heartbeat.
+            log.warning("could not check the open streams' sessions (%s)", exc)
+            return
+        self.end_sessions(gone)
 
     def end_sessions(self, digests: set[str]) -> None:
         """Close the streams of sessions that have just ended; they reconnect to a 401."""

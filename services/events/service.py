@@ -9,10 +9,13 @@ import logging
 
 import redis.asyncio
 
+from services.common.db import sessionmaker_for
 from services.common.hostmonitor import HostMonitor
 from services.common.redis import async_client
+from services.common.sessions import AccountCheck
 from services.common.settings import Settings
 from services.events.hub import Hub
+from services.events.liveness import SessionCheck
 from services.events.shutdown import on_server_exit
 from services.events.subscription import Subscription
 
@@ -51,6 +54,11 @@ class EventsService:
         # The subscription has its own client, so a storm of requests cannot starve it.
         self._subscriber = async_client(url)
         self.hub = Hub(settings.sse_queue_size)
+        # Redis is not trusted to say who a session is: its account is asked too, at the
+        # stream's opening and at every heartbeat.
+        db_sessions = sessionmaker_for(settings.resolved_database_url)
+        self.accounts = AccountCheck(db_sessions, settings.account_check_ttl)
+        self.sessions = SessionCheck(self.redis, self.accounts)
         self.subscription = Subscription(self._subscriber, self.hub.deliver, self.hub.end_sessions)
         self._heartbeat = settings.sse_heartbeat
         # Announces host.offline for a worker that died without a word. It runs here since
@@ -69,7 +77,7 @@ class EventsService:
             self._tasks.append(asyncio.create_task(self.monitor.run()))
             self._tasks.append(asyncio.create_task(on_server_exit(self.hub.close_all)))
             if self._heartbeat > 0:
-                self._tasks.append(asyncio.create_task(self.hub.beat(self._heartbeat)))
+                self._tasks.append(asyncio.create_task(self.hub.beat(self._heartbeat, self.sessions.ended)))
         if not self.subscription.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.subscription.ready.wait(), READY_WAIT)

@@ -22,6 +22,7 @@ import redis.asyncio
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
+from services.common import headers
 from services.events import replay
 from services.events.frames import Frame, Order, gap_frame, retry_frame
 from services.events.hub import Hub
@@ -37,6 +38,10 @@ HEADERS = [
     # When a stream ends (client dropped, server draining) the socket goes with it.
     (b"connection", b"close"),
 ]
+
+# What a stream sends, over HTTP and over HTTPS: two lists shared by every stream.
+STREAM_HEADERS = headers.with_headers(HEADERS, headers.PLAIN)
+HTTPS_STREAM_HEADERS = headers.with_headers(HEADERS, headers.HTTPS)
 
 # Browsers reconnect after this many milliseconds, each a different amount so that
 # thousands of clients dropped at once do not all come back in the same instant.
@@ -54,8 +59,15 @@ class EventStream:
     """
 
     def __init__(
-        self, hub: Hub, client: redis.asyncio.Redis, after: Order | None, lost: bool, session: str
+        self,
+        hub: Hub,
+        client: redis.asyncio.Redis,
+        after: Order | None,
+        lost: bool,
+        session: str,
+        https: bool = False,
     ) -> None:
+        self._headers = HTTPS_STREAM_HEADERS if https else STREAM_HEADERS
         self._hub = hub
         self._session = session
         self._client = client
@@ -64,7 +76,7 @@ class EventStream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "HEAD":
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": self._headers})
             await send({"type": "http.response.body", "body": b""})
             return
         # Registered before the headers go out (so a 200 means "you are receiving") and
@@ -73,7 +85,7 @@ class EventStream:
         watcher = asyncio.ensure_future(_until_disconnect(receive))
         watcher.add_done_callback(lambda _: mailbox.close())
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.start", "status": 200, "headers": self._headers})
             await self._stream(send, mailbox)
             await _end(send)
         finally:

@@ -1,4 +1,4 @@
-"""One ``wmi2 up`` for the checks that need the whole system running: each start costs seconds."""
+"""Shared fixtures of the security checks: one ``wmi2 up`` (a start costs seconds), the events service."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ import pytest
 from tests.support.ports import free_port
 from tests.support.processes import ROOT
 from tests.support.wait import wait_for
+
+# The events service as tests/test_events_service.py starts it, with its WMI accounts.
+from tests.test_events_service import accounts_db, start_events  # noqa: F401
 
 # A first admin's password no one would choose: the checks look for where it ends up.
 ADMIN_PASSWORD = "sentinel-admin-pass-5c1d"
