@@ -53,7 +53,7 @@ def _on_worker_init(sender: Any = None, **_: Any) -> None:
     if getattr(sender, "app", None) is not celery_app:
         return
     settings = get_settings()
-    _runtime = Runtime(settings)
+    _runtime = Runtime(settings, celery_app)
     _runtime.prepare()
     requeue_orphans(celery_app, keys.host_queue(settings.host_name))
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from services.common.db import AuditEntry, Job, engine_for, utcnow
 
@@ -23,6 +25,12 @@ _CLAIM = (
 # SET takes the columns named by the parameters: state, result, error, finished_at.
 _FINISH = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"))
 _AUDIT_ENTRY = insert(_AUDIT)
+_STALE = (
+    select(_JOBS.c.id, _JOBS.c.action, _JOBS.c.params)
+    .where(_JOBS.c.host == bindparam("host"), _JOBS.c.state == "queued")
+    .where(_JOBS.c.created_at < bindparam("before"))
+    .order_by(_JOBS.c.created_at)
+)
 
 
 @dataclass(frozen=True)
@@ -69,3 +77,19 @@ def finish(database_url: str, job: Claimed, action: str, *, result: str | None, 
             },
         )
     return state
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A job still queued: enough to send it again (its params are the public ones)."""
+
+    id: str
+    action: str
+    params: dict[str, Any]
+
+
+def queued_before(database_url: str, host: str, before: datetime) -> list[Waiting]:
+    """The host's jobs accepted before ``before`` and still queued, oldest first."""
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(_STALE, {"host": host, "before": before}).all()
+    return [Waiting(id=row.id, action=row.action, params=dict(row.params)) for row in rows]

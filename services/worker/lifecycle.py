@@ -1,10 +1,12 @@
-"""The worker's life beside its tasks: the first read of the host, the watcher, the heartbeat."""
+"""The worker's life beside its tasks: the first read of the host, the watcher, the heartbeat,
+and the sweeper of jobs left without a message."""
 
 from __future__ import annotations
 
 import logging
 
 import redis
+from celery import Celery
 
 from services.common.db import engine_for, init_db
 from services.common.events import Publisher
@@ -12,6 +14,7 @@ from services.common.settings import Settings
 from services.worker.heartbeat import Heartbeat
 from services.worker.hostlock import host_lock
 from services.worker.readmodel import refresh
+from services.worker.sweeper import Sweeper
 from services.worker.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -20,14 +23,16 @@ log = logging.getLogger(__name__)
 class Runtime:
     """Started once in the worker's main process, stopped when it shuts down."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, app: Celery) -> None:
         self.settings = settings
+        self.app = app
         # Its own Redis client: the pool children are forked while these threads run,
         # and must not inherit a connection pool that a thread is using.
         self.client = redis.Redis.from_url(settings.resolved_redis_url, health_check_interval=30)
         self.publisher = Publisher(self.client, settings.event_log_max)
         self.watcher: Watcher | None = None
         self.heartbeat: Heartbeat | None = None
+        self.sweeper: Sweeper | None = None
         self.first_changes = 0
 
     def prepare(self) -> None:
@@ -44,8 +49,10 @@ class Runtime:
         )
         self.heartbeat = Heartbeat(self.client, s.host_name, s.resolved_sysroot,
                                    s.heartbeat_interval, s.heartbeat_ttl, s.event_log_max)  # fmt: skip
+        self.sweeper = Sweeper(self.app, s.resolved_database_url, s.host_name)
         self.watcher.start()
         self.heartbeat.start()
+        self.sweeper.start()
         # Logged here, not in prepare(): Celery sets up its logging in between.
         log.info("host %s read from %s (%d change(s) made while no worker watched); watching its files",
                  s.host_name, s.resolved_sysroot, self.first_changes)  # fmt: skip
@@ -57,7 +64,7 @@ class Runtime:
             self.heartbeat.stop(reason="its worker is stopping")
 
     def stop(self) -> None:
-        for thread in (self.watcher, self.heartbeat):
+        for thread in (self.sweeper, self.watcher, self.heartbeat):
             if thread is not None:
                 thread.stop()
         self.client.close()

@@ -29,15 +29,21 @@ class Jobs:
         init_db(self.url)
         self.celery = Celery(broker=settings.redis_url)
 
-    def create(self, action: str, target: str, *, state: str = "queued", attempts: int = 0) -> str:
+    def create(
+        self, action: str, target: str, *, state: str = "queued", attempts: int = 0,
+        params: dict[str, Any] | None = None,
+    ) -> str:  # fmt: skip
         job_id = uuid.uuid4().hex
         with sessionmaker_for(self.url).begin() as session:
             session.add(Job(id=job_id, host=HOST, action=action, target=target, actor="admin",
-                            state=state, params={}, attempts=attempts))  # fmt: skip
+                            state=state, params=params or {}, attempts=attempts))  # fmt: skip
         return job_id
 
     def send(self, job_id: str, action: str, params: dict[str, Any]) -> None:
-        self.celery.send_task(RUN_ACTION, args=[job_id, action, params], queue=keys.host_queue(HOST))
+        # As the api sends it: the task's id is the job's.
+        self.celery.send_task(
+            RUN_ACTION, args=[job_id, action, params], queue=keys.host_queue(HOST), task_id=job_id
+        )
 
     def run(self, action: str, target: str, params: dict[str, Any]) -> str:
         job_id = self.create(action, target)
