@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from services.common.headers import secured
 from services.common.sessions import COOKIE
 
 # (scope, receive, send) -> whether it answered; False hands the request to FastAPI.
@@ -58,12 +59,20 @@ class LoginRedirect:
 
 
 class Api(FastAPI):
-    """FastAPI, with ``fast`` GET handlers consulted first, by exact path."""
+    """FastAPI, with ``fast`` GET handlers consulted first, by exact path.
+
+    Every HTTP answer, fast or not, gets the security headers (``services.common.headers``)
+    here, outside all of FastAPI's layers: its error pages and static files included.
+    """
 
     fast: dict[str, FastHandler]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        send = secured(scope, send)
+        if scope["method"] == "GET":
             handler = getattr(self, "fast", {}).get(scope["path"])
             if handler is not None:
                 # What Starlette would have set: a Request made by the handler finds its app.
