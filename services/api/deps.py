@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from services.api.core import hosts
 from services.api.core.jobs import JobQueue, Submitter
 from services.common.events import Publisher
-from services.common.sessions import COOKIE, Session, read_session_async
+from services.common.sessions import COOKIE, AccountCheck, Session, read_session, read_session_async
 from services.common.settings import Settings
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -84,10 +84,33 @@ async def get_host(request: Request, settings: SettingsDep) -> str:
 HostDep = Annotated[str, Depends(get_host)]
 
 
+def _accounts(request: Request) -> AccountCheck:
+    accounts: AccountCheck = request.app.state.accounts
+    return accounts
+
+
+async def bound_session_async(request: Request, token: str | None) -> Session | None:
+    """The session of ``token``, if Redis has it and its account (per the database) still matches."""
+    if not token:
+        return None
+    session = await read_session_async(request.app.state.async_redis, token)
+    if session is None or not await _accounts(request).holds_async(session):
+        return None
+    return session
+
+
+def bound_session(request: Request, client: redis.Redis, token: str | None) -> Session | None:
+    """:func:`bound_session_async` for the thread pool's routes."""
+    session = read_session(client, token)
+    if session is None or not _accounts(request).holds(session):
+        return None
+    return session
+
+
 async def current_session(
-    aredis: AsyncRedisDep, token: Annotated[str | None, Security(cookie_scheme)] = None
+    request: Request, token: Annotated[str | None, Security(cookie_scheme)] = None
 ) -> Session:
-    session = await read_session_async(aredis, token)
+    session = await bound_session_async(request, token)
     if session is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "You are not logged in, or your session has expired: log in again."

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.api import errors, openapi
+from services.api.bodylimit import BodyLimit
 from services.api.core.jobs import make_queue
+from services.api.core.passwords import PasswordGate
 from services.api.deps import host_in_path
 from services.api.fastpath import Api, LoginRedirect, answered
 from services.api.routes import (
@@ -18,6 +20,7 @@ from services.api.routes import (
     accounts,
     audit,
     audit_page,
+    docs,
     fleet,
     fleet_page,
     group_pages,
@@ -36,6 +39,7 @@ from services.api.ui.templates import Pages
 from services.common.db import init_db, sessionmaker_for
 from services.common.events import Publisher
 from services.common.redis import async_client, sync_client
+from services.common.sessions import AccountCheck
 from services.common.settings import Settings, get_settings
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -74,9 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="WMI2",
         summary="Web management interface for the accounts of Linux hosts.",
         version="0.1.0",
-        docs_url="/docs",
+        # Served by routes.docs instead, behind a session and with the assets of web/static.
+        docs_url=None,
         redoc_url=None,
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        openapi_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -85,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.publisher = Publisher(app.state.redis, settings.event_log_max)
     app.state.job_queue = make_queue(settings)
     app.state.pages = Pages(WEB / "templates")
+    app.state.password_gate = PasswordGate(settings.login_checks, settings.login_check_wait)
+    app.state.accounts = AccountCheck(app.state.db_sessions, settings.account_check_ttl)
     errors.install(app)
     openapi.install(app)
     refusals.install(app)
@@ -96,5 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (pages, user_pages, group_pages, job_pages, audit_page, account_pages, fleet_page):
         app.include_router(module.router)
     app.include_router(api_router())
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    # Before any route parses a body (a later import route gets a larger cap by path here).
+    app.add_middleware(BodyLimit, limit=settings.max_body)
     return app

@@ -75,3 +75,13 @@ def sessions_of(login: str) -> str:
 
 def login_failures(login: str, client: str) -> str:
     return f"{PREFIX}:ratelimit:login:{login}:{client}"
+
+
+def address_failures(client: str) -> str:
+    """Failed logins from one address, whatever the login: a limit on spraying many logins."""
+    return f"{PREFIX}:ratelimit:address:{client}"
+
+
+def login_audit_lock(login: str, client: str) -> str:
+    """Held while a failed login of one login+address is written into its burst's audit row."""
+    return f"{PREFIX}:ratelimit:login:{login}:{client}:audit"

@@ -1,20 +1,27 @@
 """Server-side sessions in Redis, shared by the api (which opens them) and events (which checks them).
 
 The cookie holds a random token; Redis holds only its SHA-256, so a copy of Redis
-gives nobody a usable session.
+gives nobody a usable session. Nor is Redis trusted to say who a session is: see
+:class:`AccountCheck`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import time
+from typing import Any
 
 import orjson
 import redis
 import redis.asyncio
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from services.common import keys
+from services.common.db import Admin
 
 COOKIE = "wmi_session"
 
@@ -76,3 +83,50 @@ def end_all_sessions(client: redis.Redis, login: str) -> int:
         pipe.publish(keys.SESSIONS_ENDED_CHANNEL, ",".join(digests))
     pipe.execute()
     return len(digests)
+
+
+class AccountCheck:
+    """Whether a session's account, per the database, still exists, is enabled and has its role.
+
+    Anyone who can write to Redis can write a session, and a session outlives an account
+    disabled or demoted other than through the api (which ends its sessions): so every use
+    of a session is checked against the account's row. The answer is kept ``ttl`` seconds
+    per login, which bounds both the database's load and how long such a session survives.
+    """
+
+    def __init__(self, db_sessions: sessionmaker[Any], ttl: float, size: int = 4096) -> None:
+        self._db_sessions = db_sessions
+        self._ttl = ttl
+        # Forged sessions may name any login: the memo is emptied rather than allowed to grow.
+        self._size = size
+        self._roles: dict[str, tuple[float, str | None]] = {}
+
+    def _lookup(self, login: str) -> str | None:
+        with self._db_sessions() as db:
+            row = db.execute(select(Admin.role, Admin.disabled).where(Admin.login == login)).first()
+        return None if row is None or row.disabled else str(row.role)
+
+    def _agrees(self, session: Session) -> bool:
+        """The account had the session's role less than ``ttl`` seconds ago.
+
+        Only an agreement is trusted from memory: a disagreement is asked again at once, so
+        that an account promoted or enabled a moment ago is not refused on a stale answer.
+        """
+        known = self._roles.get(session.login)
+        return known is not None and known[0] > time.monotonic() and known[1] == session.role
+
+    def role_of(self, login: str) -> str | None:
+        """The account's role, or None when it does not exist or is disabled (blocking: a thread's)."""
+        role = self._lookup(login)
+        if len(self._roles) >= self._size:
+            self._roles.clear()
+        self._roles[login] = (time.monotonic() + self._ttl, role)
+        return role
+
+    def holds(self, session: Session) -> bool:
+        return self._agrees(session) or self.role_of(session.login) == session.role
+
+    async def holds_async(self, session: Session) -> bool:
+        if self._agrees(session):
+            return True
+        return await asyncio.to_thread(self.role_of, session.login) == session.role

@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     # forwarded_allow_ips, comma-separated, or "*"): the proxy in front of them. Compose
     # sets "*", since there only the proxy can reach the api and events ports.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Each argon2 check takes 64 MiB: this many at once per web process bounds what a crowd
+    # of anonymous logins can make it allocate; a login waits at most login_check_wait
+    # seconds for a turn, then gets 503 with Retry-After instead of queueing without bound.
+    login_checks: int = 4
+    login_check_wait: float = 1.0
+    # The largest request body read before any route sees it (bytes): above, 413.
+    max_body: int = 1024 * 1024
+    # How long a process trusts that a session's account still exists, is enabled and has
+    # the session's role, before asking the database again: the longest a session survives
+    # its account being disabled, deleted or demoted behind the api's back.
+    account_check_ttl: float = 3.0
     # System accounts (uid 0, uids outside UID_MIN..UID_MAX) are the host's: changed only when told to.
     manage_system_accounts: bool = False
 

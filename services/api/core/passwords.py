@@ -6,6 +6,9 @@ hash it: the worker, the job store and the event log only ever see the hash (or 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import crypt_r
@@ -36,6 +39,33 @@ def verify_admin_password(stored_hash: str | None, password: str) -> bool:
         return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+class ChecksBusy(Exception):
+    """Every turn to check a password is taken, and none came free in time."""
+
+
+class PasswordGate:
+    """At most ``size`` argon2 runs at once in this process (each allocates 64 MiB).
+
+    Anyone may ask to log in, so without a bound a crowd of logins makes the process
+    allocate 64 MiB per concurrent request. A caller waits ``wait`` seconds at most for a
+    turn, then is refused: the queue is bounded too, by the callers' patience. A threading
+    semaphore, since logins run in the thread pool (argon2 releases the GIL).
+    """
+
+    def __init__(self, size: int, wait: float) -> None:
+        self._turns = threading.BoundedSemaphore(size)
+        self._wait = wait
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        if not self._turns.acquire(timeout=self._wait):
+            raise ChecksBusy
+        try:
+            yield
+        finally:
+            self._turns.release()
 
 
 def admin_hash_needs_update(stored_hash: str) -> bool:

@@ -18,16 +18,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import request_response
 from starlette.types import Receive, Scope, Send
 
-from services.api.core import auth, readmodel
+from services.api.core import auth, readmodel, sameorigin
 from services.api.core.recent import recent_events
-from services.api.deps import AsyncRedisDep, DbDep, RedisDep, SettingsDep
+from services.api.deps import AsyncRedisDep, DbDep, RedisDep, SettingsDep, bound_session, bound_session_async
 from services.api.routes.jobs import job_out
 from services.api.routes.session import client_address
 from services.api.ui.context import PageDep
 from services.api.ui.templates import HEADERS, HTML, Pages, html, redirect
 from services.common import keys
 from services.common.db import Job
-from services.common.sessions import COOKIE, end_session, read_session, read_session_async
+from services.common.sessions import COOKIE, end_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +61,7 @@ class LoginPage:
 
     async def _page_or_home(self, request: Request) -> Response:
         token = request.cookies.get(COOKIE)
-        if token and await read_session_async(request.app.state.async_redis, token) is not None:
+        if token and await bound_session_async(request, token) is not None:
             return redirect("/")
         return Response(self._body["body"], media_type=HTML, headers=HEADERS)
 
@@ -117,14 +117,23 @@ def login_form(
     password: Annotated[str, Form()] = "",
 ) -> Response:
     pages = _pages(request)
-    if request.headers.get("sec-fetch-site") == "cross-site":
+    # Against login CSRF: only our own page may post this form. A browser too old to say
+    # where the request comes from, and with no Origin nor Referer either, is refused: the
+    # form cannot tell it from another site's page (scripts log in with JSON instead).
+    if sameorigin.source(request) is not sameorigin.Source.OURS:
         return html(pages.login_failed("Log in from this site's own page.", ""), 403)
     if not login or not password or len(login) > 64 or len(password.encode()) > 1024:
         return html(pages.login_failed(auth.WRONG, login[:64]), 401)
     try:
-        token, _ = auth.log_in(db, client, login, password, client_address(request), settings.session_ttl)
+        token, _ = auth.log_in(
+            db, client, request.app.state.password_gate, login, password,
+            client_address(request), settings.session_ttl,
+        )  # fmt: skip
     except auth.LoginRefused as refused:
-        return html(pages.login_failed(refused.detail, login), refused.status_code)
+        page = html(pages.login_failed(refused.detail, login), refused.status_code)
+        if refused.retry_after:
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     response = redirect("/")
     auth.set_cookie(response, token, settings.session_ttl)
     return response
@@ -133,7 +142,7 @@ def login_form(
 @router.post("/logout/")
 def logout_form(request: Request, client: RedisDep, csrf_token: Annotated[str, Form()] = "") -> Response:
     token = request.cookies.get(COOKIE)
-    session = read_session(client, token)
+    session = bound_session(request, client, token)
     if token and session is not None:
         if request.headers.get("sec-fetch-site") == "cross-site" or not secrets.compare_digest(
             csrf_token.encode(), session.csrf_token.encode()

@@ -17,9 +17,9 @@ from urllib.parse import quote, urlencode
 import redis
 from fastapi import Depends, Query, Request
 
-from services.api.deps import RedisDep, SettingsDep
+from services.api.deps import RedisDep, SettingsDep, bound_session
 from services.common import keys
-from services.common.sessions import COOKIE, Session, read_session
+from services.common.sessions import COOKIE, Session
 
 API = "/api/v1"
 # A host name as the worker registers it: anything else cannot name a host.
@@ -100,7 +100,7 @@ def page_context(
     settings: SettingsDep,
     host: Annotated[str | None, Query(max_length=253)] = None,
 ) -> PageContext:
-    session = read_session(client, request.cookies.get(COOKIE))
+    session = bound_session(request, client, request.cookies.get(COOKIE))
     if session is None:
         raise LoginRequired
     chosen = host or settings.host_name

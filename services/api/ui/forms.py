@@ -21,13 +21,13 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from services.api.core.jobs import JobQueue, Submitter
-from services.api.deps import DbSessionsDep, RedisDep, SettingsDep
+from services.api.deps import DbSessionsDep, RedisDep, SettingsDep, bound_session_async
 from services.api.errors import sentence
 from services.api.ui.context import HOST_NAME, LoginRequired, PageError
 from services.api.ui.templates import redirect
 from services.common.db import Job
 from services.common.events import Publisher
-from services.common.sessions import COOKIE, Session, read_session
+from services.common.sessions import COOKIE, Session
 
 CSRF_REFUSED = (
     "This form came without its security token, or with a stale one: reload the page, then try again."
@@ -35,9 +35,9 @@ CSRF_REFUSED = (
 CROSS_SITE = "This form was sent from another site: use the WMI's own pages."
 
 
-async def form_admin(request: Request, client: RedisDep) -> Session:
+async def form_admin(request: Request) -> Session:
     """The session of an admin who posted a form of ours; any other poster gets 403."""
-    session = read_session(client, request.cookies.get(COOKIE))
+    session = await bound_session_async(request, request.cookies.get(COOKIE))
     if session is None:
         raise LoginRequired
     if request.headers.get("sec-fetch-site") == "cross-site":
@@ -115,9 +115,15 @@ def refusals_as_pages() -> Iterator[None]:
 def safe_back(request: Request, fallback: str) -> str:
     """Where a refusal page's "back" link goes: the page the form was on, if it is one of ours."""
     referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+    if referer.netloc == request.url.netloc and is_local_path(referer.path):
         return referer.path + (f"?{referer.query}" if referer.query else "")
     return fallback
+
+
+def is_local_path(path: str) -> bool:
+    """A path of this site: one leading '/'. ``//evil.example/x`` and ``/\\evil.example/x`` are
+    read by browsers as another host (the second after turning '\\' into '/')."""
+    return path.startswith("/") and not path.startswith(("//", "/\\"))
 
 
 def split_names(text: str) -> list[str]:
