@@ -48,6 +48,8 @@ CADDYFILE = ROOT / "deploy" / "Caddyfile"
 DOCKERFILE = ROOT / "Dockerfile"
 # A password no one would choose: the tests look for where it ends up.
 SENTINEL = "sentinel-pg-pass-9f3e"
+REDIS_SENTINEL = "sentinel-redis-pass-41d7"
+PASSWORDS = {"POSTGRES_PASSWORD": SENTINEL, "REDIS_PASSWORD": REDIS_SENTINEL}
 WMI2_SERVICES = {"init": "prepare", "api": "api", "events": "events", "worker": "worker"}
 LONG_RUNNING = ("redis", "postgres", "api", "events", "worker", "proxy")
 
@@ -69,7 +71,8 @@ def _compose(tmp_path: Path, *files: Path, env: dict[str, str] | None = None, qu
     for f in files:
         argv += ["-f", str(f)]
     argv += ["config", "-q"] if quiet else ["config"]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WMI_", "POSTGRES_", "PROXY_"))}
+    ours = ("WMI_", "POSTGRES_", "PROXY_", "REDIS_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     result = subprocess.run(argv, env={**clean, **(env or {})}, capture_output=True, text=True, cwd=ROOT)
     if result.returncode != 0:
         raise AssertionError(f"docker-compose config failed:\n{result.stderr}")
@@ -77,9 +80,7 @@ def _compose(tmp_path: Path, *files: Path, env: dict[str, str] | None = None, qu
 
 
 def _resolved(tmp_path: Path, *files: Path, **env: str) -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load(
-        _compose(tmp_path, *files, env={"POSTGRES_PASSWORD": SENTINEL, **env})
-    )
+    config: dict[str, Any] = yaml.safe_load(_compose(tmp_path, *files, env={**PASSWORDS, **env}))
     return config
 
 
@@ -136,17 +137,19 @@ def _matcher_paths(name: str) -> list[str]:
 
 
 def test_compose_files_are_valid(tmp_path: Path) -> None:
-    env = {"POSTGRES_PASSWORD": SENTINEL, "WMI_HOST_NAME": "myhost"}
+    env = {**PASSWORDS, "WMI_HOST_NAME": "myhost"}
     _compose(tmp_path, COMPOSE, env=env, quiet=True)
     _compose(tmp_path, COMPOSE, HOST_OVERRIDE, env=env, quiet=True)
 
 
-def test_a_missing_database_password_stops_compose_with_a_clear_message(tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match=r"set it in \.env"):
-        _compose(tmp_path, COMPOSE, quiet=True)
+def test_a_missing_password_stops_compose_with_a_clear_message(tmp_path: Path) -> None:
+    for name in PASSWORDS:
+        others = {k: v for k, v in PASSWORDS.items() if k != name}
+        with pytest.raises(AssertionError, match=rf"{name}.*set it in \.env"):
+            _compose(tmp_path, COMPOSE, env=others, quiet=True)
     # The host override also insists on the name of the host it manages.
     with pytest.raises(AssertionError, match="WMI_HOST_NAME"):
-        _compose(tmp_path, COMPOSE, HOST_OVERRIDE, env={"POSTGRES_PASSWORD": SENTINEL}, quiet=True)
+        _compose(tmp_path, COMPOSE, HOST_OVERRIDE, env=PASSWORDS, quiet=True)
 
 
 # -- the services match WMI2 --------------------------------------------------------------------
@@ -174,8 +177,10 @@ def test_the_proxy_routes_to_the_ports_the_services_listen_on(services: dict[str
     # Nothing but the proxy is published; it listens where the Caddyfile says.
     published = {name for name, svc in services.items() if svc.get("ports")}
     assert published == {"proxy"}
-    listen = next(line for line in CADDYFILE.read_text().splitlines() if line.startswith(":"))
-    assert _default(listen.split()[0][1:]) == "3356"
+    site = next(line.split() for line in CADDYFILE.read_text().splitlines() if line.endswith(" {") and
+                any(word.startswith(":") for word in line.split()))  # fmt: skip
+    catch_all = next(word for word in site if word.startswith(":"))
+    assert _default(catch_all[1:]) == "3356"
     assert {p["target"] for p in services["proxy"]["ports"]} == {3356}
     assert {p["published"] for p in services["proxy"]["ports"]} in ({3356}, {"3356"})
     mounts = {target: source for _kind, source, target in _mounts(services["proxy"])}
@@ -291,6 +296,25 @@ def test_the_database_password_reaches_only_the_database_and_its_clients(service
         )
         assert where == expected, name
         assert SENTINEL not in str(svc.get("command", "")), name
+
+
+def test_the_redis_password_reaches_only_redis_and_its_clients(services: dict[str, Any]) -> None:
+    """Finding 11: Redis, the broker and the sessions' store, took commands from anyone on its network."""
+    for name, svc in services.items():
+        where = [k for k, v in (svc.get("environment") or {}).items() if REDIS_SENTINEL in str(v)]
+        expected = {"redis": ["REDIS_PASSWORD"]}.get(name, ["WMI_REDIS_URL"] if name in WMI2_SERVICES else [])
+        assert where == expected, name
+        # An argv is readable by every user of the machine (ps): the password never is one.
+        assert REDIS_SENTINEL not in str(svc.get("command", "")), name
+        assert REDIS_SENTINEL not in str(svc.get("healthcheck", "")), name
+    for name in WMI2_SERVICES:
+        assert services[name]["environment"]["WMI_REDIS_URL"] == f"redis://wmi2:{REDIS_SENTINEL}@redis:6379/0"
+
+
+def test_only_init_is_given_the_first_admins_password(services: dict[str, Any]) -> None:
+    """Finding 16: the first admin's password is `prepare`'s alone, not the long-running services'."""
+    given = [name for name, svc in services.items() if "WMI_ADMIN_PASSWORD" in (svc.get("environment") or {})]
+    assert given == ["init"]
 
 
 def test_dockerignore_keeps_the_virtualenv_data_and_history_out() -> None:
@@ -433,15 +457,14 @@ def test_the_proxy_serves_one_https_origin_and_streams_unbuffered(tmp_path: Path
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 lines = stream.iter_lines()
                 assert [next(lines), next(lines)] == ["id: 1", "data: first"]
-        # A certificate made by Caddy's own authority, for a name it never heard of and for a
-        # bare IP address (no SNI: the default name's certificate).
+        # A certificate made by Caddy's own authority, for the configured name and for a bare
+        # IP address (no SNI: the default name's certificate).
         port = int(url.rsplit(":", 1)[1])
-        for sni in ("wmi.example.test", None):
+        for sni, name in (("localhost", "localhost"), (None, "localhost")):
             cert = _certificate("127.0.0.1", port, sni)
             assert "Caddy Local Authority" in cert.issuer.rfc4514_string()
-            if sni:
-                names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-                assert sni in names.get_values_for_type(x509.DNSName)
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            assert name in names.get_values_for_type(x509.DNSName)
 
 
 def _certificate(host: str, port: int, server_name: str | None) -> x509.Certificate:
