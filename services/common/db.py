@@ -30,6 +30,7 @@ from sqlalchemy import (
     event,
     inspect,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -80,6 +81,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # False from the moment a job ends until its final event is in the event log: a job that
+    # ended while Redis was away is announced later, from this row (services/worker/sweeper.py).
+    announced: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (Index("ix_jobs_created_at", "created_at"),)
 

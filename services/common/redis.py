@@ -6,13 +6,37 @@ from functools import lru_cache
 
 import redis
 import redis.asyncio
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
+
+# A patient client's retries: 0.05 s doubling up to 1 s, about 15 s in all, which covers a
+# Redis restart (or a failover) without covering an outage.
+PATIENT_RETRIES = 20
 
 
 @lru_cache(maxsize=4)
-def sync_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, health_check_interval=30)
+def sync_client(url: str, timeout: float | None = None) -> redis.Redis:
+    """``timeout`` bounds each command and connection: None waits as long as TCP does, which
+    suits a process with nobody waiting on it, never a web request."""
+    return redis.Redis.from_url(
+        url, health_check_interval=30, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
 
 
-def async_client(url: str) -> redis.asyncio.Redis:
+def async_client(url: str, timeout: float | None = None) -> redis.asyncio.Redis:
     """A new async client: each event loop needs its own."""
-    return redis.asyncio.Redis.from_url(url, health_check_interval=30)
+    return redis.asyncio.Redis.from_url(
+        url, health_check_interval=30, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+
+
+def patient_client(url: str) -> redis.Redis:
+    """A new client for a worker: each command is retried on a lost connection for some 15 s, so that a
+    Redis blip neither fails a job that is changing a host nor loses its events.
+
+    A command whose reply was lost with the connection may run twice; the worker's
+    writes are idempotent (SET of the model, the applied mark) but for the event log, where
+    such a retry may add an event twice, and a browser applies an event twice harmlessly.
+    """
+    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), PATIENT_RETRIES)
+    return redis.Redis.from_url(url, health_check_interval=30, retry=retry)

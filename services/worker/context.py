@@ -8,7 +8,7 @@ from functools import lru_cache
 import redis
 
 from services.common.events import Publisher
-from services.common.redis import sync_client
+from services.common.redis import patient_client
 from services.common.settings import Settings, get_settings
 from services.worker.apply import Host
 
@@ -35,7 +35,7 @@ def host_of(settings: Settings) -> Host:
 @lru_cache(maxsize=1)
 def context() -> WorkerContext:
     settings = get_settings()
-    client = sync_client(settings.resolved_redis_url)
+    client = patient_client(settings.resolved_redis_url)
     return WorkerContext(
         settings=settings,
         client=client,

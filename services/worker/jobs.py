@@ -25,6 +25,14 @@ _CLAIM = (
 # SET takes the columns named by the parameters: state, result, error, finished_at.
 _FINISH = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"))
 _AUDIT_ENTRY = insert(_AUDIT)
+_ANNOUNCED = update(_JOBS).where(_JOBS.c.id == bindparam("job_id")).values(announced=True)
+_UNANNOUNCED = (
+    select(_JOBS.c.id, _JOBS.c.state, _JOBS.c.action, _JOBS.c.target, _JOBS.c.actor,
+           _JOBS.c.result, _JOBS.c.error)
+    .where(_JOBS.c.host == bindparam("host"), _JOBS.c.announced.is_(False))
+    .where(_JOBS.c.finished_at < bindparam("before"))
+    .order_by(_JOBS.c.finished_at)
+)  # fmt: skip
 _STALE = (
     select(_JOBS.c.id, _JOBS.c.action, _JOBS.c.params)
     .where(_JOBS.c.host == bindparam("host"), _JOBS.c.state == "queued")
@@ -62,7 +70,9 @@ def finish(database_url: str, job: Claimed, action: str, *, result: str | None, 
     """Record the outcome and its audit entry in one transaction; return the job's new state."""
     state = "failed" if error is not None else "succeeded"
     with engine_for(database_url).begin() as conn:
-        finished = {"state": state, "result": result, "error": error, "finished_at": utcnow()}
+        finished = {
+            "state": state, "result": result, "error": error, "finished_at": utcnow(), "announced": False,
+        }  # fmt: skip
         conn.execute(_FINISH, {"job_id": job.id, **finished})
         conn.execute(
             _AUDIT_ENTRY,
@@ -93,3 +103,38 @@ def queued_before(database_url: str, host: str, before: datetime) -> list[Waitin
     with engine_for(database_url).connect() as conn:
         rows = conn.execute(_STALE, {"host": host, "before": before}).all()
     return [Waiting(id=row.id, action=row.action, params=dict(row.params)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A job that has ended, as its final event tells it."""
+
+    id: str
+    state: str
+    action: str
+    target: str
+    actor: str | None
+    result: str | None
+    error: str | None
+
+    @property
+    def event_type(self) -> str:
+        return f"job.{self.state}"
+
+    @property
+    def event_data(self) -> dict[str, Any]:
+        outcome = {"error": self.error} if self.state == "failed" else {"result": self.result}
+        return {"action": self.action, "target": self.target, **outcome}
+
+
+def announced(database_url: str, job_id: str) -> None:
+    """The job's final event is in the event log."""
+    with engine_for(database_url).begin() as conn:
+        conn.execute(_ANNOUNCED, {"job_id": job_id})
+
+
+def unannounced(database_url: str, host: str, before: datetime) -> list[Ended]:
+    """The host's jobs that ended before ``before`` and whose final event was not published."""
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(_UNANNOUNCED, {"host": host, "before": before}).all()
+    return [Ended(**row._asdict()) for row in rows]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from celery import Celery
 
 from services.common.db import engine_for, init_db
 from services.common.events import Publisher
+from services.common.redis import patient_client
 from services.common.settings import Settings
 from services.worker.heartbeat import Heartbeat
 from services.worker.hostlock import host_lock
@@ -28,7 +28,7 @@ class Runtime:
         self.app = app
         # Its own Redis client: the pool children are forked while these threads run,
         # and must not inherit a connection pool that a thread is using.
-        self.client = redis.Redis.from_url(settings.resolved_redis_url, health_check_interval=30)
+        self.client = patient_client(settings.resolved_redis_url)
         self.publisher = Publisher(self.client, settings.event_log_max)
         self.watcher: Watcher | None = None
         self.heartbeat: Heartbeat | None = None
@@ -49,7 +49,7 @@ class Runtime:
         )
         self.heartbeat = Heartbeat(self.client, s.host_name, s.resolved_sysroot,
                                    s.heartbeat_interval, s.heartbeat_ttl, s.event_log_max)  # fmt: skip
-        self.sweeper = Sweeper(self.app, s.resolved_database_url, s.host_name)
+        self.sweeper = Sweeper(self.app, self.publisher, s.resolved_database_url, s.host_name)
         self.watcher.start()
         self.heartbeat.start()
         self.sweeper.start()

@@ -1,4 +1,5 @@
-"""Jobs accepted but never handed to the worker: found in the database, sent again.
+"""Jobs accepted but never handed to the worker, and jobs that ended unannounced: found in
+the database, sent or announced again.
 
 The api records a job, then sends its message; a web process killed in between leaves the
 job queued with no message. A worker killed as it pops a message loses it between the pop
@@ -10,6 +11,10 @@ be found missing by two sweeps in a row before it is sent: a message is never se
 while it exists. Sending again is safe anyway: the claim and the applied mark make a
 second delivery harmless (see tasks.py), and a message carries only the job's public
 parameters, which its row holds too.
+
+A job that ended while Redis was away could not publish its ``job.succeeded`` or
+``job.failed``, and a browser would show it running for ever. Its row says it was not
+announced; the sweeper publishes that final event from the row once Redis answers again.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from celery import Celery
 
 from services.common import keys
 from services.common.db import utcnow
+from services.common.events import Publisher
 from services.common.tasks import RUN_ACTION
 from services.worker import jobs
 
@@ -32,6 +38,8 @@ log = logging.getLogger(__name__)
 # A job younger than this is left alone: its api may still be sending it.
 AGE = 5.0
 INTERVAL = 2.0
+# A job that ended less than this ago may still be announcing itself.
+ANNOUNCE_AFTER = 5.0
 
 
 def _job_id(payload: Any) -> str | None:
@@ -55,9 +63,12 @@ def in_broker(app: Celery, queue: str) -> set[str]:
 
 
 class Sweeper(threading.Thread):
-    def __init__(self, app: Celery, database_url: str, host: str, interval: float = INTERVAL) -> None:
+    def __init__(
+        self, app: Celery, publisher: Publisher, database_url: str, host: str, interval: float = INTERVAL
+    ) -> None:
         super().__init__(name="sweeper", daemon=True)
         self.app = app
+        self.publisher = publisher
         self.database_url = database_url
         self.host = host
         self.queue = keys.host_queue(host)
@@ -79,6 +90,15 @@ class Sweeper(threading.Thread):
             self._send(job)
         return [job.id for job in again]
 
+    def announce(self, age: float = ANNOUNCE_AFTER) -> list[str]:
+        """Publish the final event of the jobs that ended unannounced; their ids."""
+        ended = jobs.unannounced(self.database_url, self.host, utcnow() - timedelta(seconds=age))
+        for job in ended:
+            log.warning("job %s ended while its event could not be published: published now", job.id)
+            self.publisher.publish(job.event_type, self.host, job.event_data, job=job.id, actor=job.actor)
+            jobs.announced(self.database_url, job.id)
+        return [job.id for job in ended]
+
     def _send(self, job: jobs.Waiting) -> None:
         log.warning("job %s was queued with no message for it: sent again", job.id)
         self.app.send_task(
@@ -89,6 +109,7 @@ class Sweeper(threading.Thread):
         while not self.stop_event.wait(self.interval):
             try:
                 self.sweep()
+                self.announce()
             except Exception:
                 # Redis or the database away for a moment: the next sweep tries again.
                 log.exception("the sweep for jobs left without a message failed")

@@ -111,11 +111,15 @@ def forget_secrets(ctx: WorkerContext, job: jobs.Claimed) -> None:
         log.warning("the secret of job %s stays until it expires: %s", job.id, exc)
 
 
-def publish(ctx: WorkerContext, type_: str, job: jobs.Claimed, data: dict[str, Any]) -> None:
+def publish(ctx: WorkerContext, type_: str, job: jobs.Claimed, data: dict[str, Any]) -> bool:
+    """Publish one of the job's events; False if Redis could not be reached (the final one
+    is then published later by the sweeper, from the job's row)."""
     try:
         ctx.publisher.publish(type_, ctx.host.name, data, job=job.id, actor=job.actor)
     except redis.RedisError as exc:
         log.warning("event %s of job %s not published: %s", type_, job.id, exc)
+        return False
+    return True
 
 
 @celery_app.task(
@@ -137,6 +141,7 @@ def run_action(job_id: str, action: str, params: dict[str, Any]) -> None:
     result, error = execute(ctx, job, action, params)
     state = jobs.finish(ctx.database_url, job, action, result=result, error=error)
     forget_secrets(ctx, job)
-    outcome = {"error": error} if error is not None else {"result": result}
-    publish(ctx, f"job.{state}", job, {"action": action, "target": job.target, **outcome})
+    ended = jobs.Ended(job.id, state, action, job.target, job.actor, result, error)
+    if publish(ctx, ended.event_type, job, ended.event_data):
+        jobs.announced(ctx.database_url, job.id)
     log.info("job %s %s", job_id, state)

@@ -18,6 +18,7 @@ import redis
 from celery import Celery
 
 from services.common import keys
+from services.common.events import Publisher
 from services.worker.sweeper import Sweeper
 from tests.support.jobs import HOST, Jobs
 from tests.support.processes import Service
@@ -25,9 +26,9 @@ from tests.support.sandbox_files import entry
 
 
 @pytest.fixture
-def sweeper(jobs: Jobs, redis_url: str) -> Iterator[Sweeper]:
+def sweeper(jobs: Jobs, redis_url: str, redis_client: redis.Redis) -> Iterator[Sweeper]:
     app = Celery(broker=redis_url)
-    yield Sweeper(app, jobs.url, HOST)
+    yield Sweeper(app, Publisher(redis_client, 1000), jobs.url, HOST)
     app.close()
 
 

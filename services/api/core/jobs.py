@@ -174,7 +174,11 @@ class Submitter:
             data: dict[str, Any] = {"action": job.action, "target": job.target, "error": reason}
             self.publisher.publish("job.failed", self.host, data, job=job.id, actor=self.actor)
         except redis.RedisError:
-            pass  # Redis is what is down; the row in the database says it all.
+            # Redis is what is down: the host's worker announces the failure from the row.
+            with self.db_sessions() as db:
+                db.add(job)
+                job.announced = False
+                db.commit()
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, reason)
 
 
