@@ -89,6 +89,10 @@ class HostOut(BaseModel):
     last_seen: str | None = Field(description="When its worker was last heard from (ISO 8601, UTC).")
     users: int = Field(0, description="Users in its read model, system accounts included.")
     groups: int = Field(0, description="Groups in its read model, system groups included.")
+    unreadable: list[str] = Field(
+        default_factory=list,
+        description="Lines of its passwd and group with no account WMI2 can read: 'FILE line N (NAME): why'.",
+    )
 
 
 class Health(BaseModel):

@@ -7,8 +7,8 @@ cut its passwd line in two halves that were each too short to be an account: the
 
 The fix: the account files are split on '\\n' only; every value WMI2 writes refuses the
 non-printable characters (Unicode categories C* and Zl/Zp: api 422, worker ToolError);
-and a line WMI2 cannot read is listed in the host's info (``unreadable``), never dropped
-silently.
+and a line WMI2 cannot read is listed in the host's info (``unreadable``, shown by
+GET /api/v1/hosts/{host}), never dropped silently.
 """
 
 from __future__ import annotations
@@ -20,13 +20,17 @@ from fastapi import HTTPException
 
 from services.api import schemas
 from services.api.core import validation
-from services.common import actions
+from services.common import actions, keys
+from services.common.accounts import HostInfo
 from services.common.actions import Action
 from services.worker import hostfiles
 from services.worker.apply import Host, apply
 from services.worker.shadow import ToolError
 from tests.security.hostsnapshot import host_snapshot
+from tests.support.api_app import HOST, ApiWorld
 from tests.support.sandbox_files import snapshot
+
+pytest_plugins = ["tests.support.api_fixtures"]
 
 # Every line break of str.splitlines() but '\n' and '\r', and a few invisible characters.
 SEPARATORS = [
@@ -94,3 +98,10 @@ def test_the_worker_refuses_such_a_full_name(sysroot: Path, tmp_path: Path, sepa
     with pytest.raises(ToolError, match="invisible character"):
         apply(host, Action.USER_CREATE, actions.UserCreate(login="zoe", full_name=f"Zo{separator}e"))
     assert snapshot(sysroot) == before
+
+
+def test_the_api_shows_the_unreadable_lines_with_the_host(api: ApiWorld) -> None:
+    info = HostInfo.model_validate_json(api.redis.get(keys.host_info(HOST)) or b"")
+    info.unreadable = ["passwd line 19 ('odd'): its uid is not a number"]
+    api.redis.set(keys.host_info(HOST), info.model_dump_json())
+    assert api.viewer().get(f"/api/v1/hosts/{HOST}").json()["unreadable"] == info.unreadable

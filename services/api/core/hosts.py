@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import redis
 import redis.asyncio
 from fastapi import HTTPException, status
@@ -38,6 +39,11 @@ def _moment(iso: str | None) -> str | None:
         return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except ValueError:
         return iso
+
+
+def _unreadable(info: bytes | None) -> list[str]:
+    # Shown with the host: an account line WMI2 cannot read must not go unnoticed.
+    return list(orjson.loads(info).get("unreadable", [])) if info else []
 
 
 def offline_message(host: str, seen: str | None) -> str:
@@ -68,11 +74,13 @@ async def listing(
         pipe.exists(keys.host_heartbeat(name))
         pipe.hlen(keys.host_users(name))
         pipe.hlen(keys.host_groups(name))
+        pipe.get(keys.host_info(name))
     found = await pipe.execute()
     return [
         {"name": name, "online": bool(beating), "last_seen": last_seen(records.get(name)),
-         "users": users, "groups": groups}
-        for name, beating, users, groups in zip(names, found[0::3], found[1::3], found[2::3], strict=True)
+         "users": users, "groups": groups, "unreadable": _unreadable(info)}
+        for name, beating, users, groups, info
+        in zip(names, found[0::4], found[1::4], found[2::4], found[3::4], strict=True)
     ]  # fmt: skip
 
 
