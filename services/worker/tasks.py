@@ -81,6 +81,41 @@ def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: Ba
     return result
 
 
+# Per host, the last job of this process whose changes could not be published (Redis stayed
+# away past the client's retries): they are published under its name before the next job
+# changes anything, never under the next job's.
+_unpublished: dict[str, jobs.Claimed] = {}
+
+
+def publish_earlier_changes(ctx: WorkerContext) -> None:
+    """Before a job changes the host: what changed since the model was stored is not its own.
+
+    A change an earlier job could not publish goes out under that job's name; any other
+    (made on the host in the instant before the watcher saw it) as made outside WMI2.
+    """
+    host = ctx.host
+    earlier = _unpublished.pop(host.name, None)
+    job, actor = (earlier.id, earlier.actor) if earlier else (None, None)
+    try:
+        readmodel.refresh(
+            ctx.client, ctx.publisher, host.name, host.sysroot, job=job, actor=actor, if_changed=True
+        )
+    except redis.RedisError:
+        if earlier is not None:
+            _unpublished[host.name] = earlier
+        raise
+
+
+def publish_changes(ctx: WorkerContext, job: jobs.Claimed) -> None:
+    """After a job: its changes, published with its name; kept for later if Redis is away."""
+    host = ctx.host
+    try:
+        readmodel.refresh(ctx.client, ctx.publisher, host.name, host.sysroot, job=job.id, actor=job.actor)
+    except redis.RedisError as exc:
+        log.warning("the changes of job %s will be published with the next job: %s", job.id, exc)
+        _unpublished[host.name] = job
+
+
 def execute(
     ctx: WorkerContext, job: jobs.Claimed, action: str, params: dict[str, Any]
 ) -> tuple[str | None, str | None]:
@@ -90,13 +125,12 @@ def execute(
             raise BadJob(f"The job is for host {job.host}, not {ctx.host.name}.")
         known, parsed = parse(action, with_secrets(ctx.client, job.id, params))
         with host_lock(ctx.client, ctx.host.name):
+            publish_earlier_changes(ctx)
             try:
                 return apply_once(ctx, job, known, parsed), None
             finally:
                 # Even a failed change may have changed something: publish it with this job.
-                readmodel.refresh(
-                    ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot, job=job.id, actor=job.actor
-                )
+                publish_changes(ctx, job)
     except (ToolError, BadJob, HostBusy) as exc:
         return None, str(exc)
     except Exception:
