@@ -64,7 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # that `wmi2 api` alone works on an empty data dir.
     init_db(settings.resolved_database_url)
     # An asyncio client belongs to one event loop: made here, in the loop that serves.
-    app.state.async_redis = async_client(settings.resolved_redis_url)
+    app.state.async_redis = async_client(settings.resolved_redis_url, settings.redis_timeout)
     try:
         yield
     finally:
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.redis = sync_client(settings.resolved_redis_url)
+    app.state.redis = sync_client(settings.resolved_redis_url, settings.redis_timeout)
     app.state.db_sessions = sessionmaker_for(settings.resolved_database_url)
     app.state.publisher = Publisher(app.state.redis, settings.event_log_max)
     app.state.job_queue = make_queue(settings)

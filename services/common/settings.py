@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     account_check_ttl: float = 3.0
     # System accounts (uid 0, uids outside UID_MIN..UID_MAX) are the host's: changed only when told to.
     manage_system_accounts: bool = False
+    # Seconds the web services wait for one Redis command: a frozen Redis gets a 503 in
+    # about that time instead of a request hanging until TCP gives up.
+    redis_timeout: float = 1.5
 
     @property
     def resolved_data_dir(self) -> Path:

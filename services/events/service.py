@@ -47,9 +47,12 @@ def tune_gc() -> None:
 class EventsService:
     def __init__(self, settings: Settings) -> None:
         url = settings.resolved_redis_url
+        # Requests time out on a frozen Redis (503) rather than hang; the subscription, which
+        # waits for events as long as it takes, has no such timeout.
         pool = redis.asyncio.BlockingConnectionPool.from_url(
-            url, max_connections=REQUEST_CONNECTIONS, timeout=CONNECTION_WAIT, health_check_interval=30
-        )
+            url, max_connections=REQUEST_CONNECTIONS, timeout=CONNECTION_WAIT, health_check_interval=30,
+            socket_timeout=settings.redis_timeout, socket_connect_timeout=settings.redis_timeout,
+        )  # fmt: skip
         self.redis = redis.asyncio.Redis(connection_pool=pool)
         # The subscription has its own client, so a storm of requests cannot starve it.
         self._subscriber = async_client(url)
