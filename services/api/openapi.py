@@ -9,7 +9,7 @@ decide most of what it may answer. Here, once, when the document is first built:
 - each operation gets the codes its dependencies can answer, each a ``Problem``:
   401 (a session is read), 403 (a mutation: the CSRF header; an admin's route: the role),
   404 (a ``{host}`` in the path), 409 and 503 (a job is submitted: the host may be
-  offline, the broker down), 413 and 422 (a body), 422 (a parameter), 503 (Redis or the
+  offline, the broker down), 400, 413 and 422 (a body), 422 (a parameter), 503 (Redis or the
   database is used);
 - the session cookie and the CSRF header are one security requirement (both are needed),
   not two alternatives.
@@ -46,6 +46,7 @@ _ANSWERS: dict[Callable[..., Any], tuple[int, ...]] = {
 }
 
 WHY = {
+    400: "The body cannot be read at all (FastAPI's answer to a body that is not UTF-8).",
     401: "Not logged in, or the session has expired or was ended.",
     403: "A mutation without the session's X-CSRF-Token header, or a viewer asking for an admin's change.",
     404: "No such host, user, group, job or account.",
@@ -77,7 +78,7 @@ def answers(route: RouteContext) -> set[int]:
     if any(d.path_params or d.query_params or d.header_params or d.cookie_params for d in dependants):
         codes.add(422)
     if route.body_field is not None:
-        codes.update((413, 422))
+        codes.update((400, 413, 422))
     return codes
 
 

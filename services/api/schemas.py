@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 # Bounds on list sizes: beyond them a request is a mistake or an attack, not a bulk edit.
 MAX_GROUPS = 256
 MAX_LOGINS = 10_000
+# Past any table's end, and within SQLite's 64-bit INTEGER (a larger OFFSET fails, as a 500).
+MAX_OFFSET = 1_000_000_000
 
 
 class Strict(BaseModel):

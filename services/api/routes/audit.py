@@ -44,7 +44,7 @@ def list_audit(
     since: Annotated[str | None, Query(description="2026-05-01 or 2026-05-01T13:45:00 (UTC)")] = None,
     until: Annotated[str | None, Query(description="Inclusive: a date means up to its end")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=schemas.MAX_OFFSET)] = 0,
     format: Literal["json", "csv"] = "json",
 ) -> Response | list[schemas.AuditOut]:
     """Newest first; ``format=csv`` exports every matching entry (limit and offset ignored)."""

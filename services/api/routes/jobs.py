@@ -43,7 +43,7 @@ def list_jobs(
     _: CurrentSession,
     db: DbDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=schemas.MAX_OFFSET)] = 0,
     state: JobState | None = None,
     host: str | None = None,
 ) -> list[schemas.JobOut]:
