@@ -96,6 +96,21 @@ def _argv(options: Sequence[Option], operand: str | None) -> list[str]:
     return argv
 
 
+def dying_with_caller(argv: list[str]) -> list[str]:
+    """``argv``, run so that the kernel kills it if the thread that started it dies.
+
+    A worker killed mid-job must not leave its tool running on: the tool would finish the
+    change after the job was handed to another delivery, and the host lock's take-over of
+    a dead holder relies on no writer outliving it. util-linux's ``setpriv`` sets the
+    parent-death signal and execs the tool (no ``preexec_fn``, unsafe beside the lock's
+    keeper thread).
+    """
+    setpriv = shutil.which("setpriv", path=TOOL_PATH)
+    if setpriv is None:
+        raise ToolError("setpriv (util-linux) is not installed on this host: WMI2 needs it to run the tools.")
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv]
+
+
 def run(
     tool: str,
     sysroot: Path,
@@ -113,7 +128,7 @@ def run(
     binary = shutil.which(tool, path=TOOL_PATH)
     if binary is None:
         raise ToolError(f"{tool} is not installed on this host.")
-    argv = [binary, root_option, str(sysroot), *_argv(options, operand)]
+    argv = dying_with_caller([binary, root_option, str(sysroot), *_argv(options, operand)])
     try:
         done = subprocess.run(
             argv, input=stdin, capture_output=True, text=True, timeout=TIMEOUT, env=TOOL_ENV, check=False
