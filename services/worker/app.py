@@ -12,6 +12,7 @@ from kombu import Queue
 
 from services.common import keys
 from services.common.settings import get_settings
+from services.worker import requeue
 from services.worker.lifecycle import Runtime, after_fork
 from services.worker.orphans import requeue_orphans
 
@@ -24,6 +25,7 @@ def broker_url(redis_url: str) -> str:
 
 
 def make_app() -> Celery:
+    requeue.install()
     settings = get_settings()
     queue = keys.host_queue(settings.host_name)
     app = Celery("wmi2", broker=broker_url(settings.resolved_redis_url), include=["services.worker.tasks"])

@@ -11,6 +11,9 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from services.common.db import AuditEntry, Job, engine_for, utcnow
 
 UNFINISHED = ("queued", "running")
+# A job whose deliveries died this many times (a job that kills its worker) is not run again:
+# redelivered at the head of its queue, it would otherwise block its host for ever.
+MAX_ATTEMPTS = 5
 _JOBS: Table = Job.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 

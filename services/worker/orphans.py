@@ -21,14 +21,18 @@ log = logging.getLogger(__name__)
 
 
 def requeue_orphans(app: Celery, queue: str) -> int:
-    """Put this queue's unacknowledged messages back at its head; return how many."""
+    """Put this queue's unacknowledged messages back at its head, in the order they were
+    delivered (so, accepted); return how many."""
     restored = 0
     with app.connection_for_write() as connection:
         channel: Any = connection.default_channel
-        for tag, raw in channel.client.hgetall(channel.unacked_key).items():
-            _payload, _exchange, routing_key = json.loads(raw)
-            if routing_key == queue:
-                channel.qos.restore_by_tag(tag, leftmost=True)
+        client = channel.client
+        # Newest first: each goes to the head (the right end, where BRPOP takes), so the
+        # oldest ends up first in line.
+        for tag in client.zrange(channel.unacked_index_key, 0, -1, desc=True):
+            raw = client.hget(channel.unacked_key, tag)
+            if raw is not None and json.loads(raw)[2] == queue:
+                channel.qos.restore_by_tag(tag, leftmost=False)
                 restored += 1
     if restored:
         log.warning("%d job(s) of a worker that died handed back to queue %s", restored, queue)

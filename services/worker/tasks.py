@@ -29,6 +29,7 @@ from services.worker.shadow import ToolError
 log = logging.getLogger(__name__)
 
 APPLIED_TTL = 24 * 3600
+GAVE_UP = "The worker stopped {attempts} times while running this job: it is not run again."
 FOUND_DONE = "Done: the change had reached the host before its worker was interrupted."
 
 
@@ -172,7 +173,11 @@ def run_action(job_id: str, action: str, params: dict[str, Any]) -> None:
         return
     log.info("job %s: %s %s, attempt %d", job_id, action, job.target, job.attempts)
     publish(ctx, "job.running", job, {"action": action, "target": job.target})
-    result, error = execute(ctx, job, action, params)
+    result, error = (
+        (None, GAVE_UP.format(attempts=job.attempts - 1))
+        if job.attempts > jobs.MAX_ATTEMPTS
+        else execute(ctx, job, action, params)
+    )
     state = jobs.finish(ctx.database_url, job, action, result=result, error=error)
     forget_secrets(ctx, job)
     ended = jobs.Ended(job.id, state, action, job.target, job.actor, result, error)
