@@ -28,7 +28,8 @@ def audit_page(
     target: Annotated[str, Query(max_length=255)] = "",
     since: Annotated[str, Query(max_length=32)] = "",
     until: Annotated[str, Query(max_length=32)] = "",
-    number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    # Bounded: (number - 1) * PAGE_SIZE goes to SQL as an OFFSET, which SQLite keeps to 64 bits.
+    number: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1,
 ) -> Response:
     try:
         where = audit.make_filter(actor, action, target, since, until)
