@@ -83,6 +83,12 @@ class JobOut(BaseModel):
     result: str | None
     error: str | None
     params: dict[str, Any]
+    started_at: datetime | None = Field(None, description="When a worker last claimed it.")
+    age_seconds: float = Field(description="Seconds since it was queued, at the time of this answer.")
+    stuck: bool = Field(
+        description="Queued, or running, for longer than expected "
+        "(WMI_JOB_STUCK_QUEUED, WMI_JOB_STUCK_RUNNING seconds): its worker may be gone or hung."
+    )
 
 
 class HostOut(BaseModel):

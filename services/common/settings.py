@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # Seconds the web services wait for one Redis command: a frozen Redis gets a 503 in
     # about that time instead of a request hanging until TCP gives up.
     redis_timeout: float = 1.5
+    # Seconds after which a job still queued, or still running, is flagged as stuck on the
+    # jobs pages and in the API: a job normally starts within a second and ends within a few,
+    # so one past these waits on a worker that is gone, busy or hung, and an admin should look.
+    job_stuck_queued: float = 30.0
+    job_stuck_running: float = 120.0
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -1,0 +1,167 @@
+"""An admin's hand on a job already recorded: cancel it while it is queued, retry it once it failed.
+
+Cancelling races the worker's claim, and both are one conditional UPDATE: the claim moves
+only a queued or running job, the cancel only a queued one, so exactly one of them wins
+and a cancelled job is never run by a later delivery of its message.
+
+A retry is a new job, made through the same Submitter as the original request, after the
+same checks against the host's read model as that request's route: the host may have
+changed since, and a stale change is better refused now than failed by the worker. A job
+given a password cannot be retried: its hash is deleted when the job ends, and is never
+kept for that purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from fastapi import HTTPException, status
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import update
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from services.api import schemas
+from services.api.core import validation
+from services.api.core.jobs import Submitter
+from services.api.core.readmodel import HostSnapshot
+from services.common import actions, keys
+from services.common.actions import Action
+from services.common.db import AuditEntry, Job, utcnow
+from services.common.events import Publisher
+
+log = logging.getLogger(__name__)
+
+RETRIABLE = ("failed", "cancelled")
+
+
+def _get(db: DbSession, job_id: str) -> Job:
+    job = db.get(Job, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no job {job_id!r}.")
+    return job
+
+
+def cancel(
+    db_sessions: sessionmaker[DbSession], client: redis.Redis, publisher: Publisher, job_id: str, actor: str
+) -> Job:
+    """Move a queued job to ``cancelled``, audit it, forget its secret and announce it."""
+    result = f"Cancelled by {actor} before it ran: nothing was changed."
+    with db_sessions() as db:
+        moved = db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == "queued")
+            .values(state="cancelled", result=result, finished_at=utcnow(), announced=False)
+        )
+        job = _get(db, job_id)
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            db.rollback()
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"The job {job_id!r} is {job.state}: only a queued job can be cancelled.",
+            )
+        db.add(
+            AuditEntry(actor=actor, action="job.cancel", target=job.target, host=job.host,
+                       outcome="cancelled", detail=f"{job.action}: {result}", job_id=job.id)
+        )  # fmt: skip
+        db.commit()
+        db.refresh(job)
+        db.expunge(job)
+    _announce(db_sessions, client, publisher, job)
+    return job
+
+
+def _announce(
+    db_sessions: sessionmaker[DbSession], client: redis.Redis, publisher: Publisher, job: Job
+) -> None:
+    try:
+        client.delete(keys.job_secret(job.id))
+        data = {"action": job.action, "target": job.target, "result": job.result}
+        publisher.publish("job.cancelled", job.host, data, job=job.id, actor=job.actor)
+    except redis.RedisError as exc:
+        # The row says it is unannounced: the host's worker publishes it once Redis is back
+        # (services/worker/sweeper.py), and the secret expires on its own.
+        log.warning("job %s cancelled, its event left to the sweeper: %s", job.id, exc)
+        return
+    with db_sessions() as db:
+        db.execute(update(Job).where(Job.id == job.id).values(announced=True))
+        db.commit()
+
+
+def retriable(db_sessions: sessionmaker[DbSession], job_id: str) -> Job:
+    """The job to retry, once it is known to be one that can be."""
+    with db_sessions() as db:
+        job = _get(db, job_id)
+        db.expunge(job)
+    if job.state not in RETRIABLE:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"The job {job_id!r} is {job.state}: only a failed or cancelled job can be retried.",
+        )
+    if actions.wanted_secrets(job.params):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "This job was given a password, which is not kept once a job has ended: "
+            "set the password again instead of retrying.",
+        )
+    return job
+
+
+def retry(jobs: Submitter, job: Job) -> Job:
+    """Submit the job again, as a new job of ``jobs.actor``, after its route's checks."""
+    try:
+        action = Action(job.action)
+        params = actions.parse_params(action, job.params)
+    except (ValueError, ValidationError):
+        unreadable = f"The job {job.id!r} cannot be retried: its parameters are not readable."
+        raise HTTPException(status.HTTP_409_CONFLICT, unreadable) from None
+    checked = _CHECKS[action](jobs.snapshot(), params)
+    return jobs.submit(action, job.target, checked)
+
+
+def _user_create(snap: HostSnapshot, p: Any) -> BaseModel:
+    body = schemas.UserCreateIn(
+        login=p.login, full_name=p.full_name, shell=p.shell, groups=p.groups, create_home=p.create_home
+    )
+    return validation.user_create(snap, body)
+
+
+def _user_modify(snap: HostSnapshot, p: Any) -> BaseModel:
+    body = schemas.UserPatchIn(
+        full_name=p.full_name, shell=p.shell, groups_add=p.groups_add, groups_remove=p.groups_remove
+    )
+    return validation.user_modify(snap, p.login, body)
+
+
+def _user_lock(snap: HostSnapshot, p: Any) -> BaseModel:
+    validation.changeable_user(snap, p.login)
+    return actions.UserRef(login=p.login)
+
+
+def _password(_snap: HostSnapshot, _p: Any) -> BaseModel:
+    # Unreachable while every password job is refused by retriable(); said anyway.
+    raise HTTPException(status.HTTP_409_CONFLICT, "Set the password again instead of retrying.")
+
+
+# Each action's checks, as its route makes them (services/api/routes/users.py, groups.py).
+_CHECKS: dict[Action, Callable[[HostSnapshot, Any], BaseModel]] = {
+    Action.USER_CREATE: _user_create,
+    Action.USER_MODIFY: _user_modify,
+    Action.USER_PASSWORD: _password,
+    Action.USER_LOCK: _user_lock,
+    Action.USER_UNLOCK: lambda snap, p: validation.user_unlock(snap, p.login),
+    Action.USER_DELETE: lambda snap, p: validation.user_delete(snap, p.login, p.home),
+    Action.GROUP_CREATE: lambda snap, p: validation.group_create(
+        snap, schemas.GroupCreateIn(name=p.name, gid=p.gid)
+    ),
+    Action.GROUP_DELETE: lambda snap, p: validation.group_delete(snap, p.name),
+    Action.GROUP_ADD_MEMBERS: lambda snap, p: validation.group_add_members(
+        snap, p.name, schemas.MembersIn(logins=p.logins)
+    ),
+    Action.GROUP_REMOVE_MEMBERS: lambda snap, p: validation.group_remove_members(
+        snap, p.name, schemas.MembersIn(logins=p.logins)
+    ),
+}
