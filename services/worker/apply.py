@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from services.common import accounts, actions
 from services.common.actions import Action
-from services.worker import archive, hostfiles, shadow
+from services.worker import archive, hostfiles, preflight, shadow
 
 
 @dataclass(frozen=True)
@@ -194,4 +194,7 @@ HANDLERS: dict[Action, Callable[[Host, BaseModel], str]] = {
 
 def apply(host: Host, action: Action, params: BaseModel) -> str:
     """Make the change on the host; return what was done as a sentence, or raise ToolError."""
+    # Before any tool: one that cannot write its lock file retries it for 14 s under the host lock.
+    creates_home = isinstance(params, actions.UserCreate) and params.create_home
+    preflight.check(host.sysroot, creates_home=creates_home)
     return HANDLERS[action](host, params)
