@@ -82,6 +82,10 @@ def _granian(factory: str, settings: Settings, port: int, *, tls: bool, workers:
         backlog=BACKLOG,
         backpressure=BACKPRESSURE,
         workers_kill_timeout=GRACEFUL + 2,
+        # A dead worker is replaced while the others keep serving; without this granian
+        # stops them all. A worker that dies again soon after its respawn still ends the
+        # server, and the one above it (``wmi2 up``'s supervisor) takes over.
+        respawn_failed_workers=True,
         factory=True,
     ).serve()
 
