@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import crypt_r
@@ -14,10 +15,13 @@ import orjson
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import select, update
 
 from services.api.core.jobs import JobQueue, broker_url
 from services.api.main import create_app
 from services.common import keys, tasks
+from services.common.accounts import Group
+from services.common.db import AuditEntry, Job, utcnow
 from services.common.sessions import COOKIE
 from tests.support.api_app import ADMIN, HOST, ApiWorld, queued_messages, session_cookie
 from tests.support.ports import free_port
@@ -198,7 +202,8 @@ def test_jobs_are_listed_newest_first_with_paging_and_a_state_filter(api: ApiWor
     listed = admin.get("/api/v1/jobs").json()
     assert [j["id"] for j in listed] == ids[::-1]
     assert set(listed[0]) == {"id", "state", "action", "target", "actor", "host", "created_at",
-                              "finished_at", "result", "error", "params"}  # fmt: skip
+                              "finished_at", "result", "error", "params", "started_at", "age_seconds",
+                              "stuck"}  # fmt: skip
     assert listed[0]["created_at"].endswith("Z") and listed[0]["finished_at"] is None
     assert [j["id"] for j in admin.get("/api/v1/jobs", params={"limit": 1, "offset": 1}).json()] == [ids[1]]
     assert len(admin.get("/api/v1/jobs", params={"state": "queued"}).json()) == 3
@@ -291,3 +296,192 @@ def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
         {**never, "online": True, "last_seen": seen},
         {"name": "other", "online": False, "last_seen": before, "users": 0, "groups": 0},
     ]
+
+
+# --- a stuck job shown as such; a queued job cancelled, a failed or cancelled one retried -------------
+
+
+def _set_job(api: ApiWorld, job_id: str, **values: Any) -> None:
+    with api.db() as db:
+        db.execute(update(Job).where(Job.id == job_id).values(**values))
+        db.commit()
+
+
+def _lock(api: ApiWorld, login: str = "alice") -> str:
+    response = api.admin().post(f"/api/v1/users/{login}/lock")
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def _audit(api: ApiWorld, action: str) -> list[AuditEntry]:
+    with api.db() as db:
+        return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_a_job_waiting_or_running_too_long_is_flagged_stuck_with_its_age(api: ApiWorld) -> None:
+    """Ages are made by moving the rows' times back: no test waits for a clock."""
+    now = utcnow()
+    fresh, waiting, running, slow, old_done = (_lock(api) for _ in range(5))
+    _set_job(api, waiting, created_at=now - timedelta(seconds=31))
+    # Queued long ago, but started just now: it is the run that is timed.
+    _set_job(api, running, state="running", created_at=now - timedelta(hours=1), started_at=now)
+    _set_job(api, slow, state="running", started_at=now - timedelta(seconds=121))
+    _set_job(api, old_done, state="failed", created_at=now - timedelta(days=3), finished_at=now)
+    shown = {j["id"]: j for j in api.viewer().get("/api/v1/jobs").json()}
+    assert {i: shown[i]["stuck"] for i in (fresh, waiting, running, slow, old_done)} == {
+        fresh: False, waiting: True, running: False, slow: True, old_done: False}  # fmt: skip
+    assert shown[waiting]["age_seconds"] >= 31 and shown[old_done]["age_seconds"] >= 3 * 86400
+    assert 0 <= shown[fresh]["age_seconds"] < shown[waiting]["age_seconds"]
+    assert shown[running]["started_at"] is not None and shown[fresh]["started_at"] is None
+    assert api.viewer().get(f"/api/v1/jobs/{waiting}").json()["stuck"] is True
+
+
+def test_a_queued_job_is_cancelled_once_its_secret_gone_audited_and_announced(api: ApiWorld) -> None:
+    admin = api.admin()
+    created = admin.post("/api/v1/users", json={"login": "zoe", "password": PASSWORD})
+    job_id = created.json()["id"]
+    assert api.redis.exists(keys.job_secret(job_id))
+
+    response = admin.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert (job["id"], job["state"], job["stuck"]) == (job_id, "cancelled", False)
+    assert job["result"] == f"Cancelled by {ADMIN[0]} before it ran: nothing was changed."
+    assert job["finished_at"] is not None
+    row = api.job(job_id)
+    assert row is not None and (row.state, row.announced) == ("cancelled", True)
+    assert not api.redis.exists(keys.job_secret(job_id))
+
+    [entry] = _audit(api, "job.cancel")
+    assert (entry.actor, entry.target, entry.host, entry.outcome, entry.job_id) == (
+        ADMIN[0], "zoe", HOST, "cancelled", job_id)  # fmt: skip
+    [event] = [e for e in _events(api) if e["type"] == "job.cancelled"]
+    assert (event["job"], event["host"], event["actor"]) == (job_id, HOST, ADMIN[0])
+    assert event["data"] == {"action": "user.create", "target": "zoe", "result": job["result"]}
+
+    again = admin.post(f"/api/v1/jobs/{job_id}/cancel")
+    assert again.status_code == 409
+    assert again.json()["detail"] == f"The job '{job_id}' is cancelled: only a queued job can be cancelled."
+    assert len(_audit(api, "job.cancel")) == 1
+    assert len([e for e in _events(api) if e["type"] == "job.cancelled"]) == 1
+    assert [j["id"] for j in admin.get("/api/v1/jobs", params={"state": "cancelled"}).json()] == [job_id]
+
+
+@pytest.mark.parametrize("state", ["running", "succeeded", "failed"])
+def test_only_a_queued_job_can_be_cancelled(api: ApiWorld, state: str) -> None:
+    job_id = _lock(api)
+    _set_job(api, job_id, state=state)
+    response = api.admin().post(f"/api/v1/jobs/{job_id}/cancel")
+    assert response.status_code == 409
+    assert response.json()["detail"] == f"The job '{job_id}' is {state}: only a queued job can be cancelled."
+    assert api.job(job_id).state == state  # type: ignore[union-attr]
+    assert _audit(api, "job.cancel") == []
+
+
+def test_cancelling_takes_an_admin_with_its_token_and_a_job_that_exists(api: ApiWorld) -> None:
+    job_id = _lock(api)
+    assert api.viewer().post(f"/api/v1/jobs/{job_id}/cancel").status_code == 403
+    assert api.admin(csrf=False).post(f"/api/v1/jobs/{job_id}/cancel").status_code == 403
+    assert api.anonymous().post(f"/api/v1/jobs/{job_id}/cancel").status_code == 401
+    assert api.job(job_id).state == "queued"  # type: ignore[union-attr]
+    missing = api.admin().post("/api/v1/jobs/nope/cancel")
+    assert missing.status_code == 404 and missing.json()["detail"] == "There is no job 'nope'."
+    assert api.admin().post("/api/v1/jobs/nope/retry").status_code == 404
+
+
+@pytest.mark.parametrize("state", ["failed", "cancelled"])
+def test_a_failed_or_cancelled_job_is_retried_as_a_new_job(api: ApiWorld, state: str) -> None:
+    admin = api.admin()
+    first = admin.post("/api/v1/groups/devs/members", json={"logins": ["bob"]}).json()["id"]
+    _set_job(api, first, state=state, error="boom", actor="someone-else")
+    api.redis.delete(keys.host_queue(HOST))
+
+    response = admin.post(f"/api/v1/jobs/{first}/retry")
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["id"] != first and accepted == {
+        "id": accepted["id"], "state": "queued", "url": f"/api/v1/jobs/{accepted['id']}"}  # fmt: skip
+    new, old = api.job(accepted["id"]), api.job(first)
+    assert new is not None and old is not None
+    assert (new.action, new.target, new.params, new.actor, new.host) == (
+        "group.add_members", "devs", {"name": "devs", "logins": ["bob"]}, ADMIN[0], HOST)  # fmt: skip
+    assert (old.state, old.error) == (state, "boom")
+    [message] = queued_messages(api.redis)
+    assert message["args"] == [accepted["id"], "group.add_members", {"name": "devs", "logins": ["bob"]}]
+    assert [e["job"] for e in _events(api) if e["type"] == "job.queued"][-1] == accepted["id"]
+
+
+@pytest.mark.parametrize("state", ["queued", "running", "succeeded"])
+def test_a_job_that_has_not_failed_is_not_retried(api: ApiWorld, state: str) -> None:
+    job_id = _lock(api)
+    _set_job(api, job_id, state=state)
+    response = api.admin().post(f"/api/v1/jobs/{job_id}/retry")
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"The job '{job_id}' is {state}: only a failed or cancelled job can be retried.")  # fmt: skip
+    assert api.recorded().jobs == 1
+
+
+def test_a_job_given_a_password_asks_for_the_password_again(api: ApiWorld) -> None:
+    admin = api.admin()
+    ids = [admin.post("/api/v1/users/alice/password", json={"password": PASSWORD}).json()["id"],
+           admin.post("/api/v1/users", json={"login": "zoe", "password": PASSWORD}).json()["id"]]  # fmt: skip
+    for job_id in ids:
+        _set_job(api, job_id, state="failed")
+        response = admin.post(f"/api/v1/jobs/{job_id}/retry")
+        assert response.status_code == 409 and "set the password again" in response.json()["detail"]
+    assert api.recorded().jobs == 2
+
+
+def test_a_retry_is_checked_against_the_host_as_it_is_now(api: ApiWorld) -> None:
+    """The worker checks again anyway; a change that no longer fits is refused at once."""
+    admin = api.admin()
+    job_id = admin.post("/api/v1/groups", json={"name": "lab"}).json()["id"]
+    _set_job(api, job_id, state="failed")
+    # Meanwhile someone made the group on the host.
+    lab = Group(name="lab", gid=2500, members=[], system=False)
+    api.redis.hset(keys.host_groups(HOST), "lab", lab.model_dump_json())
+    refused = admin.post(f"/api/v1/jobs/{job_id}/retry")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == f"The group 'lab' already exists on host '{HOST}'."
+    assert api.recorded().jobs == 1
+
+    # And a host whose worker is gone is refused before anything is recorded.
+    api.redis.hdel(keys.host_groups(HOST), "lab")
+    api.redis.hset(keys.HOSTS, HOST, orjson.dumps({"last_seen": "2026-01-01T00:00:00+00:00"}))
+    offline = admin.post(f"/api/v1/jobs/{job_id}/retry")
+    assert offline.status_code == 409 and "offline" in offline.json()["detail"]
+    assert api.recorded().jobs == 1
+
+
+def test_the_jobs_pages_show_the_flag_and_the_controls_and_their_plain_forms_work(api: ApiWorld) -> None:
+    admin, viewer = api.admin(), api.viewer()
+    stuck, failed = _lock(api), _lock(api, "bob")
+    _set_job(api, stuck, created_at=utcnow() - timedelta(minutes=3))
+    _set_job(api, failed, state="failed", error="boom")
+    page = admin.get("/jobs/").text
+    # One badge shown (the other is the hidden one of the row template the script stamps).
+    shown_badge = 'title="Queued for longer than 30 s: is the host&#39;s worker running?">stuck'
+    assert page.count(shown_badge) == 1
+    assert "queued 3 min ago" in page
+    assert f'action="/jobs/{stuck}/cancel"' in page and f'action="/jobs/{failed}/retry"' in page
+    assert 'data-api="/api/v1/jobs/" ' not in page  # the stamped rows' forms get theirs from the script
+    for path in ("/jobs/", f"/jobs/{stuck}/"):
+        shown = viewer.get(path).text
+        assert "/cancel" not in shown and "/retry" not in shown and "stuck" in shown, path
+
+    token = {"csrf_token": admin.headers["X-CSRF-Token"]}
+    viewer_token = {"csrf_token": viewer.headers["X-CSRF-Token"]}
+    assert viewer.post(f"/jobs/{stuck}/cancel", data=viewer_token).status_code == 403
+    assert admin.post(f"/jobs/{stuck}/cancel", data={}).status_code == 403
+    cancelled = admin.post(f"/jobs/{stuck}/cancel", data=token)
+    assert cancelled.status_code == 303 and cancelled.headers["location"] == f"/jobs/{stuck}/"
+    assert api.job(stuck).state == "cancelled"  # type: ignore[union-attr]
+    again = admin.post(f"/jobs/{stuck}/cancel", data=token)
+    assert again.status_code == 409 and "only a queued job can be cancelled" in again.text
+    retried = admin.post(f"/jobs/{failed}/retry", data=token)
+    assert retried.status_code == 303
+    new_id = retried.headers["location"].split("/")[2]
+    assert new_id != failed and api.job(new_id).action == "user.lock"  # type: ignore[union-attr]
+    job_page = admin.get(f"/jobs/{new_id}/").text
+    assert "Job user.lock bob" in job_page and f'action="/jobs/{new_id}/cancel"' in job_page

@@ -9,11 +9,14 @@ hence the ``timeout=2000`` of those expectations (Playwright polls until then).
 from __future__ import annotations
 
 import subprocess
+import uuid
+from datetime import timedelta
 
 import redis
 from playwright.sync_api import Locator, Page, expect
 
 from services.common import keys
+from services.common.db import Job, sessionmaker_for, utcnow
 from services.common.events import Publisher
 from tests.support.api import logged_in_client, wait_job
 from tests.support.browser import NewContext, live, log_in
@@ -248,3 +251,39 @@ def test_a_burst_of_notifications_is_folded(stack: Stack, new_context: NewContex
     toasts = page.locator("[data-toasts] .toast")
     expect(toasts).to_have_count(4)
     expect(toasts.last).to_have_text("…and 12 more")
+
+
+def test_a_stuck_job_is_flagged_and_cancelled_live(stack: Stack, new_context: NewContext) -> None:
+    """Issue 11. With the worker stopped, a job stays queued: the jobs page flags it, and its
+    Cancel button (the JSON API, through the script) turns it cancelled without a reload."""
+    client = redis.Redis.from_url(str(stack.settings.redis_url))
+    stack.worker.stop()
+    try:
+        stuck = uuid.uuid4().hex
+        with sessionmaker_for(stack.settings.resolved_database_url).begin() as db:
+            db.add(Job(id=stuck, host=stack.settings.host_name, action="user.lock", target="nobody_here",
+                       actor=ADMIN[0], state="queued", params={"login": "nobody_here"},
+                       created_at=utcnow() - timedelta(minutes=2)))  # fmt: skip
+        page = new_context().new_page()
+        log_in(page, stack.url, *ADMIN)
+        page.goto(f"{stack.url}/jobs/")
+        live(page)
+        _no_reload(page)
+        row = page.locator(f'[data-rows] tr[data-key="{stuck}"]')
+        expect(row.locator("[data-stuck]")).to_be_visible()
+        expect(row.locator("[data-age]")).to_have_text("queued 2 min ago")
+
+        row.get_by_role("button", name="Cancel").click()
+        expect(row.locator("[data-badge=state]")).to_have_text("cancelled")
+        expect(row.locator("[data-stuck]")).to_be_hidden()
+        expect(row.get_by_role("button", name="Cancel")).to_be_hidden()
+        expect(row.get_by_role("button", name="Retry")).to_be_visible()
+        expect(row.locator("[data-text=outcome]")).to_have_text(
+            f"Cancelled by {ADMIN[0]} before it ran: nothing was changed."
+        )
+        assert _same_document(page)
+    finally:
+        stack.worker.start()
+        wait_for(lambda: client.exists(keys.host_heartbeat(stack.settings.host_name)), timeout=60,
+                 what="the worker back")  # fmt: skip
+        client.close()

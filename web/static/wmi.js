@@ -13,12 +13,13 @@ const TOAST_MS = 6000;
 const HOSTS_POLL_MS = 5000;
 // Every type the pages act on: EventSource delivers a named event only to its listeners.
 const TYPES = [
-  "job.queued", "job.running", "job.succeeded", "job.failed",
+  "job.queued", "job.running", "job.succeeded", "job.failed", "job.cancelled",
   "user.created", "user.updated", "user.deleted",
   "group.created", "group.updated", "group.deleted",
   "host.online", "host.offline", "account.created", "account.updated", "stream.gap",
 ];
-const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2 };
+const RANK = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
+const ENDED = new Set(["succeeded", "failed", "cancelled"]);
 
 const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.content ?? "";
 const CSRF = meta("csrf-token");
@@ -56,8 +57,11 @@ const views = {
 // --- templates: <template> rows rendered by the same Jinja macro as the server's rows ------
 
 // Fields the record lacks are left as they are: a job's event updates its state, not its target.
+// A job line within the node (a form's status, showing another job) is that job's to fill.
 function fill(node, record) {
   for (const el of [node, ...node.querySelectorAll("*")]) {
+    const owner = el.closest("[data-job]");
+    if (owner && owner !== node && node.contains(owner)) continue;
     const data = el.dataset;
     if (data.text !== undefined && data.text in record) el.textContent = record[data.text] ?? "";
     if (data.badge !== undefined && data.badge in record) setBadge(el, record[data.badge]);
@@ -231,6 +235,7 @@ function describe(event) {
     case "account.created": return `WMI account ${what} created${by}`;
     case "account.updated": return `WMI account ${what} changed${by}`;
     case "job.failed": return `Job ${event.data.action} ${what} failed${by}: ${event.data.error ?? ""}`;
+    case "job.cancelled": return `Job ${event.data.action} ${what} cancelled${by}`;
     case "host.online": return `Host ${event.host} is online`;
     case "host.offline": return `Host ${event.host} is offline`;
     default: return null;
@@ -271,6 +276,67 @@ onEvents((batch) => {
     for (const el of document.querySelectorAll(`[data-job="${CSS.escape(event.job)}"]`)) showJob(el, job);
   }
 });
+
+// --- a job's age and stuck flag, and its controls, as the server renders them ----------------
+// (the same rules as job_age and StuckAfter in services/api: ui/views.py, routes/jobs.py)
+
+const AGE_TICK_MS = 1000;
+// Whole phrases, each to be translated as one (as views.py's SPANS, AGES and STUCK).
+const SPANS = [[60, 1, (n) => `${n} s`], [3600, 60, (n) => `${n} min`], [48 * 3600, 3600, (n) => `${n} h`], [Infinity, 86400, (n) => `${n} d`]];
+const AGES = {
+  queued: (span) => `queued ${span} ago`,
+  running: (span) => `running for ${span}`,
+  ended: (span) => `ended ${span} ago`,
+};
+const STUCK = {
+  queued: (limit) => `Queued for longer than ${limit} s: is the host's worker running?`,
+  running: (limit) => `Running for longer than ${limit} s: its worker may be hung or gone.`,
+};
+
+function span(seconds) {
+  const s = Math.max(0, seconds);
+  const [, unit, phrase] = SPANS.find(([below]) => s < below);
+  return phrase(Math.floor(s / unit));
+}
+
+// The server's clock, not the browser's: a skewed laptop would flag every job, or none.
+function jobClock(root) {
+  const skew = Date.parse(root.dataset.now) - Date.now();
+  const limits = { queued: Number(root.dataset.stuckQueued), running: Number(root.dataset.stuckRunning) };
+  const seconds = (iso, now) => (iso ? (now - Date.parse(iso)) / 1000 : NaN);
+
+  function age(el) {
+    const now = Date.now() + skew;
+    const { state, created, started, finished } = el.dataset;
+    const key = state === "queued" || state === "running" ? state : "ended";
+    const since = { queued: created, running: started || created, ended: finished || created }[key];
+    const text = Number.isNaN(seconds(since, now)) ? "" : AGES[key](span(seconds(since, now)));
+    for (const target of el.querySelectorAll("[data-age]")) if (target.textContent !== text) target.textContent = text;
+    const stuck = key !== "ended" && seconds(since, now) > limits[key];
+    for (const badge of el.querySelectorAll("[data-stuck]")) {
+      badge.hidden = !stuck;
+      if (stuck) badge.title = STUCK[key](limits[key]);
+    }
+  }
+
+  function tick() {
+    if (document.visibilityState === "visible") document.querySelectorAll("[data-job-live]").forEach(age);
+  }
+  setInterval(tick, AGE_TICK_MS);
+  document.addEventListener("visibilitychange", tick);
+  return age;
+}
+
+// A job's event moves its element: state, start or end time, and which controls it offers.
+function followJob(el, job, event) {
+  const state = job.state;
+  if (state === "running" && !el.dataset.started) el.dataset.started = event.at;
+  if (ENDED.has(state) && !el.dataset.finished) el.dataset.finished = event.at;
+  el.dataset.state = state;
+  for (const form of el.querySelectorAll("form[data-when-state]")) {
+    form.hidden = !form.dataset.whenState.split(" ").includes(state);
+  }
+}
 
 // --- forms: submitted to the JSON API, their job shown next to them -------------------------
 
@@ -368,7 +434,7 @@ document.addEventListener("submit", async (event) => {
       showAccepted(status, reply.id);
       if ("reset" in form.dataset) resetForm(form);
     } else if (answer.ok) {
-      say(status, "Saved.", "done");
+      say(status, form.dataset.done || "Saved.", "done");
       if ("reset" in form.dataset) resetForm(form);
     } else {
       say(status, reply.detail || `Refused (HTTP ${answer.status}).`, "error");
@@ -718,7 +784,7 @@ function dashboard() {
       }
       if (kind === "job" && ofHost(event)) {
         let item = unfinished.querySelector(`[data-key="${CSS.escape(event.job)}"]`);
-        if (what === "succeeded" || what === "failed") {
+        if (ENDED.has(what)) {
           finished.add(event.job);
           item?.remove();
         } else if (!finished.has(event.job)) {
@@ -845,6 +911,7 @@ function recordPage() {
 
 function jobsPage() {
   const root = document.querySelector("[data-jobs]");
+  const age = jobClock(root);
   const tbody = root.querySelector("[data-rows]");
   const count = document.querySelector("[data-count]");
   const filter = root.dataset.state;
@@ -859,13 +926,19 @@ function jobsPage() {
       if (row) {
         fill(row, job);
       } else if (firstPage && (!filter || filter === job.state)) {
-        const record = { ...job, action: event.data.action, target: event.data.target, actor: event.actor ?? "", created: views.when(event.at) };
+        const record = { ...job, id: event.job, action: event.data.action, target: event.data.target, actor: event.actor ?? "", created: views.when(event.at) };
         row = tbody.insertBefore(stamp("tpl-job-row", record, event.job), tbody.firstChild);
         row.querySelector("time").setAttribute("datetime", event.at);
+        row.dataset.created = event.at;
+        for (const form of row.querySelectorAll("form[data-control]")) {
+          form.dataset.api = `/api/v1/jobs/${encodeURIComponent(event.job)}/${form.dataset.control}`;
+        }
         count.textContent = views.count(Number(count.textContent.replaceAll(",", "")) + 1);
       } else {
         continue;
       }
+      followJob(row, job, event);
+      age(row);
       flash(row);
     }
     while (tbody.children.length > size) tbody.lastElementChild.remove();
@@ -873,11 +946,30 @@ function jobsPage() {
   });
 }
 
+function jobPage() {
+  const root = document.querySelector("[data-job-page]");
+  const age = jobClock(root);
+  onEvents((batch) => {
+    for (const event of batch) {
+      if (event.type === "stream.gap") location.reload();
+      if (event.job !== root.dataset.key) continue;
+      const job = jobUpdate(event);
+      if (!job) continue;
+      const times = {};
+      if (job.state === "running") times.started = views.when(event.at);
+      if (ENDED.has(job.state)) times.finished = views.when(event.at);
+      fill(root, { ...job, ...times });
+      followJob(root, job, event);
+      age(root);
+    }
+  });
+}
+
 function auditPage() {
   // Audit entries are not events: the first page is fetched again when a job or an account moves.
   const first = document.querySelector('[data-region="audit-rows"]').dataset.firstPage === "yes";
   onEvents((batch) => {
-    if (first && batch.some((e) => /^(job\.(queued|succeeded|failed)|account\.)/.test(e.type ?? ""))) refreshRegions();
+    if (first && batch.some((e) => /^(job\.(queued|succeeded|failed|cancelled)|account\.)/.test(e.type ?? ""))) refreshRegions();
   });
 }
 
@@ -897,6 +989,7 @@ const PAGES = {
   user: recordPage,
   group: recordPage,
   jobs: jobsPage,
+  job: jobPage,
   audit: auditPage,
   accounts: accountsPage,
 };
