@@ -7,6 +7,7 @@ Nothing here asserts on time: every wait polls a condition with a generous deadl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -271,10 +272,12 @@ def _open_without_reading(port: int, token: str) -> socket.socket:
 
 
 def _read_to_end(sock: socket.socket) -> bytes:
+    """What reached the client before its connection ended: a dropped client's is reset."""
     sock.settimeout(60)
     received = bytearray()
-    while chunk := sock.recv(1 << 16):
-        received += chunk
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(1 << 16):
+            received += chunk
     return bytes(received)
 
 
@@ -291,7 +294,7 @@ def test_slow_client_is_dropped_while_others_keep_receiving(
             assert fast.wait_count(60) == published
             wait_for(lambda: server.health()["dropped"] == 1, what="the slow client dropped")
             assert server.health()["clients"] == 1
-            raw = _read_to_end(slow)  # the server closed it: the read ends
+            raw = _read_to_end(slow)  # the server cut it: the read ends
     finally:
         slow.close()
     got = raw.count(b"event: user.updated\n")

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from services.events.frames import HEARTBEAT, Frame
 from services.events.mailbox import Mailbox
+from services.events.reset import Resets
 
 # Given session digests, which of them have ended.
 EndedCheck = Callable[[set[str]], Awaitable[set[str]]]
@@ -24,6 +25,8 @@ class Hub:
         self._yield_every = max(1, min(64, queue_size // 4))
         self.dropped = 0
         self.closing = False
+        # The connections of dropped clients, cut at once rather than left to drain.
+        self.resets = Resets()
 
     def __len__(self) -> int:
         return len(self._clients)

@@ -87,7 +87,13 @@ class EventStream:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self._headers})
             await self._stream(send, mailbox)
-            await _end(send)
+            if mailbox.overflowed:
+                # It stopped reading: a polite end would wait behind what it never reads, and
+                # the server's close would keep its socket until it drained. Cut before the
+                # app returns, while the server still holds the socket's descriptor.
+                await self._hub.resets.reset(scope)
+            else:
+                await _end(send)
         finally:
             watcher.cancel()
             self._hub.unregister(mailbox)
@@ -149,8 +155,8 @@ async def _send(send: Send, frames: list[Frame]) -> None:
 
 
 async def _end(send: Send) -> None:
-    # If the client stopped reading, this send would wait for ever: give up, and the
-    # server closes the socket (uvicorn logs that the response was not completed).
+    # If the client stopped reading meanwhile, this send would wait for ever: give up, and
+    # the server closes the socket (uvicorn logs that the response was not completed).
     with anyio.move_on_after(END_TIMEOUT):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
