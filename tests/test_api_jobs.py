@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import crypt_r
 import httpx
@@ -97,6 +98,9 @@ def test_a_password_change_sends_a_fresh_hash_and_keeps_the_password_out(api: Ap
     assert PASSWORD.encode() not in _redis_dump(api)
     assert api.job(response.json()["id"]).params == {"login": "alice", "password_hash": "(set)"}  # type: ignore[union-attr]
 
+
+# Well-formed, and no job's.
+NO_JOB = "0" * 32
 
 # method, path, request arguments, action, target, the parameters the worker gets.
 USERS, GROUPS = "/api/v1/users", "/api/v1/groups"
@@ -209,8 +213,8 @@ def test_jobs_are_listed_newest_first_with_paging_and_a_state_filter(api: ApiWor
     assert len(admin.get("/api/v1/jobs", params={"state": "queued"}).json()) == 3
     assert admin.get("/api/v1/jobs", params={"state": "failed"}).json() == []
     assert admin.get(f"/api/v1/jobs/{ids[0]}").json()["target"] == "alice"
-    missing = admin.get("/api/v1/jobs/nope")
-    assert missing.status_code == 404 and missing.json()["detail"] == "There is no job 'nope'."
+    missing = admin.get(f"/api/v1/jobs/{NO_JOB}")
+    assert missing.status_code == 404 and missing.json()["detail"] == f"There is no job {NO_JOB!r}."
 
 
 @contextmanager
@@ -285,7 +289,8 @@ def test_users_and_groups_come_from_the_read_model(api: ApiWorld) -> None:
 def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
     viewer = api.viewer()
     users, groups = api.redis.hlen(keys.host_users(HOST)), api.redis.hlen(keys.host_groups(HOST))
-    never = {"name": HOST, "online": False, "last_seen": None, "users": users, "groups": groups}
+    never = {"name": HOST, "online": False, "last_seen": None, "users": users, "groups": groups,
+             "unreadable": []}  # fmt: skip
     assert viewer.get("/api/v1/hosts").json() == [never]
     seen, before = "2026-01-01T00:00:00.500000+00:00", "2025-12-31T23:00:00+00:00"
     api.redis.hset(keys.HOSTS, mapping={HOST: orjson.dumps({"last_seen": seen}),
@@ -294,7 +299,7 @@ def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
     hosts = viewer.get("/api/v1/hosts").json()
     assert hosts == [
         {**never, "online": True, "last_seen": seen},
-        {"name": "other", "online": False, "last_seen": before, "users": 0, "groups": 0},
+        {"name": "other", "online": False, "last_seen": before, "users": 0, "groups": 0, "unreadable": []},
     ]
 
 
@@ -384,9 +389,9 @@ def test_cancelling_takes_an_admin_with_its_token_and_a_job_that_exists(api: Api
     assert api.admin(csrf=False).post(f"/api/v1/jobs/{job_id}/cancel").status_code == 403
     assert api.anonymous().post(f"/api/v1/jobs/{job_id}/cancel").status_code == 401
     assert api.job(job_id).state == "queued"  # type: ignore[union-attr]
-    missing = api.admin().post("/api/v1/jobs/nope/cancel")
-    assert missing.status_code == 404 and missing.json()["detail"] == "There is no job 'nope'."
-    assert api.admin().post("/api/v1/jobs/nope/retry").status_code == 404
+    missing = api.admin().post(f"/api/v1/jobs/{NO_JOB}/cancel")
+    assert missing.status_code == 404 and missing.json()["detail"] == f"There is no job {NO_JOB!r}."
+    assert api.admin().post(f"/api/v1/jobs/{NO_JOB}/retry").status_code == 404
 
 
 @pytest.mark.parametrize("state", ["failed", "cancelled"])
@@ -485,3 +490,15 @@ def test_the_jobs_pages_show_the_flag_and_the_controls_and_their_plain_forms_wor
     assert new_id != failed and api.job(new_id).action == "user.lock"  # type: ignore[union-attr]
     job_page = admin.get(f"/jobs/{new_id}/").text
     assert "Job user.lock bob" in job_page and f'action="/jobs/{new_id}/cancel"' in job_page
+
+
+@pytest.mark.parametrize("job_id", ["x" * 5000, "nul\x00id", "ABCDEF0123456789ABCDEF0123456789"])
+@pytest.mark.parametrize("how", ["GET", "POST cancel", "POST retry"])
+def test_a_job_id_that_cannot_be_one_is_refused_before_the_database(
+    api: ApiWorld, job_id: str, how: str
+) -> None:
+    """A NUL in a path reached PostgreSQL (a 500); any id not made as WMI2 makes them is a 422."""
+    method, _, verb = how.partition(" ")
+    path = f"/api/v1/jobs/{quote(job_id)}" + (f"/{verb}" if verb else "")
+    response = api.admin().request(method, path)
+    assert response.status_code == 422 and "job_id" in response.json()["detail"], response.text

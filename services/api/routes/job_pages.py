@@ -3,6 +3,7 @@ live; and the plain forms that cancel a queued job or retry a failed one, as the
 
 from __future__ import annotations
 
+import re
 from math import ceil
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from services.api.core import jobcontrol
 from services.api.deps import DbDep, DbSessionsDep, RedisDep, SettingsDep
-from services.api.routes.jobs import StuckAfter, job_out, submitter_for
+from services.api.routes.jobs import JOB_ID, StuckAfter, job_out, submitter_for
 from services.api.ui.context import PageDep, PageError
 from services.api.ui.forms import FormAdmin, refusals_as_pages
 from services.api.ui.templates import Pages, html, redirect
@@ -65,7 +66,7 @@ def jobs_page(
 
 @router.get("/jobs/{job_id}/")
 def job_page(request: Request, job_id: str, page: PageDep, db: DbDep, settings: SettingsDep) -> Response:
-    job = db.get(Job, job_id)
+    job = db.get(Job, job_id) if re.fullmatch(JOB_ID, job_id) else None
     if job is None:
         raise PageError(404, f"There is no job {job_id!r}.")
     shown = job_out(job, StuckAfter.of(settings)).model_dump()

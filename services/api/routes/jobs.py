@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from sqlalchemy import select
 
 from services.api import schemas
@@ -21,6 +21,9 @@ from services.common.settings import Settings
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JOB_ID = r"^[0-9a-f]{32}$"
+# Checked before the database sees it: a NUL or a megabyte in a path is a 422, not a 500.
+JobId = Annotated[str, Path(pattern=JOB_ID, description="A job's id, as a 202 answer gives it.")]
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=schemas.JobOut, responses={404: {"model": schemas.Problem}})
-def get_job(job_id: str, _: CurrentSession, db: DbDep, settings: SettingsDep) -> schemas.JobOut:
+def get_job(job_id: JobId, _: CurrentSession, db: DbDep, settings: SettingsDep) -> schemas.JobOut:
     job = db.get(Job, job_id)
     if job is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no job {job_id!r}.")
@@ -98,7 +101,7 @@ def get_job(job_id: str, _: CurrentSession, db: DbDep, settings: SettingsDep) ->
 
 @router.post("/{job_id}/cancel", response_model=schemas.JobOut, responses=PROBLEMS)
 def cancel_job(
-    job_id: str, request: Request, session: AdminSession, db_sessions: DbSessionsDep, client: RedisDep,
+    job_id: JobId, request: Request, session: AdminSession, db_sessions: DbSessionsDep, client: RedisDep,
     settings: SettingsDep,
 ) -> schemas.JobOut:  # fmt: skip
     """Cancel a queued job: it will not run. 409 once a worker has started it, or it has ended."""
@@ -122,7 +125,7 @@ def submitter_for(request: Request, session: Session, client: RedisDep, host: st
 
 @router.post("/{job_id}/retry", **ACCEPTED)
 def retry_job(
-    job_id: str, request: Request, session: AdminSession, db_sessions: DbSessionsDep, client: RedisDep
+    job_id: JobId, request: Request, session: AdminSession, db_sessions: DbSessionsDep, client: RedisDep
 ) -> Response:
     """Submit a failed or cancelled job again, as a new job, after the checks of its action's route.
 
