@@ -2,9 +2,12 @@
 
 The routes and their string fields (body properties, path and query parameters) are read
 from the API's OpenAPI document, so that a route or a field added later is covered without
-touching this file. What this file must know is how to fill the *other* fields of a
-request validly (``World.valid``): a required field it has no valid value for fails the
-test, with its name.
+touching this file. A ``/api/v1/hosts/{host}/…`` route whose one-host twin exists (the same
+router mounted twice, see services/api/main.py) gets the hostile values in ``{host}`` only:
+its other fields reach the same handler as its twin's.
+
+What this file must know is how to fill the *other* fields of a request validly
+(``World.valid``): a required field it has no valid value for fails the test, with its name.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ HUGE = "x" * 10_000_000  # 10 MB: sent once per route with a body, into its firs
 # hashed before anything sees it (only NUL cannot be hashed), and a full name is text that
 # no tool reads as anything but the GECOS field (once it holds no separator, no line break,
 # no invisible character and no leading '-').
+# The accepted values a run on a real worker follows to the files (a job each, so a sample:
+# options, separators, line breaks, invisible characters, paths and a substitution).
+PROBED = frozenset({"-R", "--root=/tmp/x", "-P/tmp/x", "evil:0:0", "a,b", "a\nroot::0:0::/root:/bin/bash",
+                    "a\u2028b", "\u202eevil", "../../etc/passwd", "$(reboot)"})  # fmt: skip
 MAY_ACCEPT: dict[str, frozenset[str]] = {
     "password": frozenset(v for v in CORPUS if "\0" not in v),
     "full_name": frozenset({"../", "../../etc/passwd", "$(reboot)"}),
@@ -88,15 +95,16 @@ def _is_string_list(schema: dict[str, Any]) -> bool:
     return any(o.get("type") == "array" and _is_string(o.get("items", {})) for o in options)
 
 
-def routes(document: dict[str, Any], *, jobs_only: bool = False) -> list[Route]:
-    """The mutating routes with a string field; ``jobs_only``: those that may make a job (202)."""
+def routes(document: dict[str, Any], *, jobs: bool | None = None) -> list[Route]:
+    """The mutating routes with a string field; with ``jobs``, only those that may make a job
+    (a documented 202), or only those that may not."""
     schemas = document["components"]["schemas"]
     found = []
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method not in MUTATING or (method.upper(), path) in LEFT_OUT:
                 continue
-            if jobs_only and "202" not in operation.get("responses", {}):
+            if jobs is not None and jobs != ("202" in operation.get("responses", {})):
                 continue
             route = Route(method.upper(), path)
             for parameter in operation.get("parameters", []):
@@ -127,6 +135,7 @@ class World:
     group: str  # an existing regular group
     account: str  # an existing WMI account, not the test's own
     login: tuple[str, str]  # the test's own WMI account and its password
+    job: str = ""  # an existing job's id
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def fresh(self) -> str:
@@ -137,7 +146,7 @@ class World:
         if place.where == "path":
             if place.name == "login":
                 return self.account if route.path.startswith("/api/v1/accounts/") else self.user
-            return {"host": self.host, "name": self.group}[place.name]
+            return {"host": self.host, "name": self.group, "job_id": self.job}[place.name]
         if place.where == "query":
             raise KeyError(place.name)
         key = f"{place.schema}.{place.name}"
@@ -204,23 +213,34 @@ def request(world: World, route: Route, place: Place, value: Any) -> Request:
 
 
 def hostile_requests(
-    world: World, document: dict[str, Any], *, jobs_only: bool = False, refusable_only: bool = False
+    world: World, document: dict[str, Any], *, jobs: bool | None = None, refusable_only: bool = False
 ) -> list[Request]:
     """Every hostile value in every place of every mutating route; the 10 MB one once per route.
 
     ``refusable_only`` leaves out the values a place may take (``MAY_ACCEPT``), for a run that
     could not tell what accepting them did."""
     made = []
-    for route in routes(document, jobs_only=jobs_only):
-        for place in route.places:
+    found = routes(document, jobs=jobs)
+    for route in found:
+        places = route.places
+        if _has_twin(route, found):  # its other places are the twin's, through the same handler
+            places = [p for p in places if p.where == "path" and p.name == "host"]
+        for place in places:
             for value in CORPUS:
                 req = request(world, route, place, value)
                 if not (refusable_only and may_accept(req)):
                     made.append(req)
-        first = next((p for p in route.places if p.where == "body"), None)
+        first = next((p for p in places if p.where == "body"), None)
         if first is not None:
             made.append(request(world, route, first, HUGE))
     return made
+
+
+def _has_twin(route: Route, found: list[Route]) -> bool:
+    """A ``/hosts/{host}/…`` route whose one-host twin (the same router, mounted on the
+    default host) is in ``found``."""
+    twin = route.path.replace("/hosts/{host}", "", 1)
+    return twin != route.path and any(r.method == route.method and r.path == twin for r in found)
 
 
 def controls(world: World, document: dict[str, Any]) -> list[Request]:

@@ -8,19 +8,19 @@ may be recorded.
 
 Two runs, each on the cheapest fixture that tells the truth about it:
 
-- the api alone (a hand-written read model, no worker), over every mutating route: first
-  each place with a *valid* value, which must be accepted (2xx, or 409 when it would change
+- the api alone (a hand-written read model, no worker): first every place of every mutating
+  route with a *valid* value, which must be accepted (2xx, or 409 when it would change
   nothing), so that a refusal below is the hostile value's doing and not a broken
-  request's; then the hostile values, where a 202 is already a failure. The values a field
-  may take (any password but one holding NUL, a few full names: ``hostile.MAY_ACCEPT``)
-  are left out of this run: it could not tell what accepting them did;
-- a whole WMI2 (api, worker, sandbox root), over the routes that may make a job: the
-  hostile values again, and the sandbox's account files and home listing must stay
-  byte-identical. A value a field may take and that is accepted must make a job that
-  succeeds and changes only the lines of the account it names, with the value as sent
-  (the full name in passwd; in shadow, a hash that crypt(3) matches with the password).
-  Each is tried once per body field (not again on the /hosts/{host} twin route). The login
-  and the WMI accounts routes make no job and touch no host file: the first run covers them.
+  request's; then the hostile values into the routes that make no job (the login, the WMI
+  accounts, a job's cancel), which touch no host file. The values a field may take (any
+  password but one holding NUL, a few full names: ``hostile.MAY_ACCEPT``) are left out of
+  this run: it could not tell what accepting them did;
+- a whole WMI2 (api, worker, sandbox root), over the routes that may make a job (a
+  documented 202): the hostile values, and the sandbox's account files and home listing
+  must stay byte-identical. A value a field may take and that is accepted must make a job
+  that succeeds and changes only the lines of the account it names, with the value as sent
+  (the full name in passwd; in shadow, a hash that crypt(3) matches with the password),
+  for a sample of them (``hostile.PROBED``: each costs a job).
 
 10 MB is sent once per route that takes a body, into its first string field (a path or
 query parameter that long is refused by the HTTP server before the API sees it).
@@ -99,8 +99,10 @@ def test_the_api_refuses_hostile_values(api: ApiWorld) -> None:
     made = admin.post("/api/v1/accounts", json={"login": TARGET_ACCOUNT, "password": "hv-password-1"})
     assert made.status_code == 201, made.text
     try:
+        locked = admin.post("/api/v1/users/alice/lock")
+        assert locked.status_code == 202, locked.text
         world = hostile.World(host=HOST, user="alice", outsider="bob", group="devs", account=TARGET_ACCOUNT,
-                              login=ADMIN)  # fmt: skip
+                              login=ADMIN, job=locked.json()["id"])  # fmt: skip
         document = admin.get("/api/v1/openapi.json").json()
         jobs = JobCount(api.settings.resolved_database_url)
         problems = []
@@ -111,7 +113,7 @@ def test_the_api_refuses_hostile_values(api: ApiWorld) -> None:
         refused = "\n".join(problems)
         assert not problems, f"valid requests refused, the test below would prove nothing:\n{refused}"
 
-        requests = hostile.hostile_requests(world, document, refusable_only=True)
+        requests = hostile.hostile_requests(world, document, jobs=False, refusable_only=True)
         for req in requests:
             before = jobs()
             response = send(admin, req)
@@ -122,7 +124,7 @@ def test_the_api_refuses_hostile_values(api: ApiWorld) -> None:
                 problem = f"{req.describe()}: refused, but a job was recorded"
             if problem is not None:
                 problems.append(problem)
-        print(f"\n{len(requests)} hostile requests over {len(hostile.routes(document))} routes")
+        print(f"\n{len(requests)} hostile requests over {len(hostile.routes(document, jobs=False))} routes")
         assert not problems, "\n".join(problems)
     finally:
         _drop_accounts(api.settings.resolved_database_url)
@@ -171,26 +173,27 @@ def test_hostile_values_change_nothing_on_the_host(
     run_ok(
         admin, "POST", "/api/v1/users", json={"login": "alice", "groups": ["devs"], "password": "alice-pw-1"}
     )
-    run_ok(admin, "POST", "/api/v1/users", json={"login": "bob"})
+    job = run_ok(admin, "POST", "/api/v1/users", json={"login": "bob"})
     made = admin.post("/api/v1/accounts", json={"login": TARGET_ACCOUNT, "password": "hv-password-1"})
     assert made.status_code == 201, made.text
     world = hostile.World(host=STACK_HOST, user="alice", outsider="bob", group="devs", account=TARGET_ACCOUNT,
-                          login=STACK_ADMIN)  # fmt: skip
+                          login=STACK_ADMIN, job=job["id"])  # fmt: skip
     document = admin.get("/api/v1/openapi.json").json()
     jobs = JobCount(settings.resolved_database_url)
 
-    problems, accepted = [], 0
+    problems, accepted, sent = [], 0, 0
     tried: set[tuple[str, str, str]] = set()
     files = snapshot(sysroot)
-    for req in hostile.hostile_requests(world, document, jobs_only=True):
+    for req in hostile.hostile_requests(world, document, jobs=True):
         if hostile.may_accept(req):
-            # Checked once per body field and value: the same field of another route (the
-            # /hosts/{host} twin) would make the same job again, for a second or so each.
-            if (req.place.schema, req.place.name, req.value) in tried:
+            # Followed to the files for a sample of the values (hostile.PROBED), once per body
+            # field and value: each makes a job, for a second or so.
+            if req.value not in hostile.PROBED or (req.place.schema, req.place.name, req.value) in tried:
                 continue
             tried.add((req.place.schema, req.place.name, req.value))
         before = jobs()
         response = send(admin, req)
+        sent += 1
         if response.is_success and hostile.may_accept(req):
             if response.status_code == 202:
                 accepted += 1
@@ -204,7 +207,8 @@ def test_hostile_values_change_nothing_on_the_host(
             problem = f"{req.describe()}: refused, but a job was recorded"
         if problem is not None:
             problems.append(problem)
-    print(f"\n{accepted} values accepted where a field may take them")
+    print(f"\n{sent} hostile requests over {len(hostile.routes(document, jobs=True))} routes, "
+          f"{accepted} accepted where a field may take the value")  # fmt: skip
     assert not problems, "\n".join(problems)
     after = snapshot(sysroot)
     assert after == files, [name for name in files if files[name] != after[name]]
