@@ -285,6 +285,7 @@ class Change:
 class Login:
     state: str = "absent"  # absent | busy | present | deleted | retired
     full_name: str = ""
+    edits: int = 0
 
 
 class Load:
@@ -366,11 +367,9 @@ class Load:
         if len(self.samples[kind]) < 8:
             self.samples[kind].append(text)
 
-    async def one(self, change: Change, deadline: float) -> None:
+    async def one(self, change: Change, previous: str, deadline: float) -> None:
         """A change of the load: sent, followed to its end, its login's state kept up to date."""
-        login = self.logins.setdefault(change.login, Login())
-        previous = login.state
-        login.state = "busy"
+        login = self.logins[change.login]
         await self.send(change)
         if change.answer == "refused":
             login.state = previous  # nothing happened: the login may be used again
@@ -388,19 +387,25 @@ class Load:
         else:
             login.state, login.full_name = "present", change.full_name
 
-    def pick(self) -> Change:
+    def pick(self) -> tuple[Change, str]:
+        """The next change, its login marked busy at once (one change at a time per login),
+        and the login's state before."""
         kind = self.rng.choices([k for k, _ in MIX], [w for _, w in MIX])[0]
         if kind != "create":
             present = [name for name, login in self.logins.items() if login.state == "present"]
             if present:
                 name = self.rng.choice(present)
-                version = sum(1 for c in self.changes if c.login == name and c.kind == "edit") + 1
-                return Change(kind, name, f"Chaos {name} v{version}" if kind == "edit" else "")
+                login = self.logins[name]
+                login.state, login.edits = "busy", login.edits + (kind == "edit")
+                full_name = f"Chaos {name} v{login.edits}" if kind == "edit" else ""
+                return Change(kind, name, full_name), "present"
         name = self.fresh_login("c")
-        return Change("create", name, f"Chaos {name}")
+        self.logins[name] = Login(state="busy")
+        return Change("create", name, f"Chaos {name}"), "absent"
 
-    def spawn(self, change: Change, deadline: float) -> asyncio.Task[None]:
-        task = asyncio.create_task(self.one(change, deadline))
+    def spawn(self, deadline: float) -> asyncio.Task[None]:
+        change, previous = self.pick()
+        task = asyncio.create_task(self.one(change, previous, deadline))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
@@ -417,7 +422,7 @@ class Load:
             if self.in_flight >= IN_FLIGHT:
                 self.not_sent += 1
                 continue
-            self.spawn(self.pick(), deadline)
+            self.spawn(deadline)
 
     async def probe(self, since: float, limit: float = PROBE_LIMIT) -> float | None:
         """Create users until one succeeds end to end; seconds from ``since`` to its success."""
@@ -741,6 +746,7 @@ def recovery_table(faults: list[Fault]) -> dict[str, dict[str, Any]]:
 
 async def chaos(args: argparse.Namespace, up: Up) -> dict[str, Any]:
     rng = random.Random(args.seed)
+    load_start = [round(x, 2) for x in os.getloadavg()]
     admin = Admin(up.url)
     await admin.log_in()
     load = Load(admin, rng)
@@ -814,6 +820,9 @@ async def chaos(args: argparse.Namespace, up: Up) -> dict[str, Any]:
     answers = Counter(c.answer for c in load.changes)
     result: dict[str, Any] = {
         "minutes": args.minutes,
+        "faults_planned": len(plan(args)),
+        "load_average_start": load_start,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "every": args.every,
         "rate": args.rate,
         "clients": args.clients,
@@ -882,11 +891,12 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"  requests sent                      {result['requests']}  {result['by_kind']}",
         f"  accepted (202)                     {jobs['accepted']}",
+        f"  accepted without a 202 (answer lost) {jobs['accepted_without_202']}",
+        f"  jobs of those, by end               {jobs['jobs']}",
         f"    succeeded                        {jobs['succeeded']}",
         f"    failed, honestly                 {jobs['honest_failures']}",
         f"    failed falsely                   {jobs['false_failures']}",
         f"    lost (queued/running at the end) {jobs['lost']}",
-        f"  accepted without a 202 (answer lost) {jobs['accepted_without_202']}",
         f"  refused during faults              {result['refused_during_faults']}"
         f"  (503/409 offline {result['refused_503_409']}, no answer {result['unanswered']})",
         f"  not sent ({IN_FLIGHT} requests in flight) {result['not_sent_in_flight_full']}",
@@ -904,6 +914,12 @@ def report(result: dict[str, Any]) -> str:
             f" {r['received']:>9} {r['missed']:>7} {r['duplicated']:>4} {r['out_of_order'] + r['unknown']:>9}"
             f" {r['gaps']:>5}"
         )
+    lines.append(
+        f"  machine load average (1, 5, 15 min): {result['load_average_start']} at the start,"
+        f" {result['load_average_end']} at the end"
+    )
+    lines += ["", f"  faults: {len(result['faults'])} of {result['faults_planned']} planned"
+              " (each waits for the previous one's recovery)"]  # fmt: skip
     lines += ["", "  fault        count  mid-job  recovery min / median / max (s)  not recovered"]
     for name, row in result["recovery"].items():
         lines.append(
@@ -940,7 +956,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long the load and the faults go on")
     parser.add_argument("--every", type=float, default=20.0, help="seconds between two faults")
-    parser.add_argument("--rate", type=float, default=6.0, help="changes per second, all kinds")
+    parser.add_argument("--rate", type=float, default=5.0, help="changes per second, all kinds")
     parser.add_argument("--clients", type=int, default=4, help="SSE clients")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds the accepted jobs get to end")
     parser.add_argument("--stop-seconds", type=float, default=4.0, help="how long Redis stays stopped")

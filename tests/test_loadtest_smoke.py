@@ -93,3 +93,20 @@ def test_the_tool_cost_runs_on_a_sandbox_of_each_size() -> None:
     assert done.returncode == 0 and [(r[0], r[1]) for r in rows] == [
         ("0", "disk"), ("0", "shm"), ("20", "disk"), ("20", "shm")
     ]  # fmt: skip
+
+
+@pytest.mark.timeout(180)
+def test_chaos_counts_add_up_across_a_web_worker_kill(tmp_path: Path) -> None:
+    """15 s of load, one web worker killed: every count that must be 0 is, and they add up."""
+    args = ["loadtest.chaos", "--minutes", "0.25", "--every", "10", "--faults", "web-worker",
+            "--rate", "4", "--clients", "2", "--drain", "20"]  # fmt: skip
+    result = _run(args, tmp_path / "chaos.json", 150)
+    jobs = result["jobs"]
+    assert len(result["faults"]) == 1 and result["faults"][0]["pid"] > 0, result["faults"]
+    assert jobs["accepted"] > 0
+    ended = jobs["succeeded"] + jobs["failed"] + jobs["lost"] + jobs["cancelled"]
+    assert jobs["accepted"] + jobs["accepted_without_202"] == jobs["jobs"] == ended, jobs
+    assert result["requests"] == jobs["accepted"] + result["refused_during_faults"] + result["other_answers"]
+    for reader in result["readers"]:
+        assert reader["expected"] > 0 and reader["received"] == reader["expected"], reader
+    assert result["must_be_zero"] == dict.fromkeys(result["must_be_zero"], 0), result["must_be_zero"]
