@@ -57,6 +57,11 @@ ACCOUNTS: list[Call] = [
     ("POST", "/api/v1/accounts", {"json": {"login": "newcomer", "password": "newcomer-pass-1"}}),
     ("PATCH", "/api/v1/accounts/reader", {"json": {"role": "viewer"}}),
 ]
+# A job's controls: admins only, no job of their own without a job to act on (404 here).
+JOB_CONTROLS: list[Call] = [
+    ("POST", "/api/v1/jobs/0123456789abcdef0123456789abcdef/cancel", {}),
+    ("POST", "/api/v1/jobs/0123456789abcdef0123456789abcdef/retry", {}),
+]
 OPEN = {("POST", "/api/v1/session"), ("GET", "/api/v1/health")}
 
 
@@ -73,11 +78,11 @@ def test_the_lists_cover_every_operation_of_the_api(api: ApiWorld) -> None:
         for path, item in document["paths"].items()
         for method in item
     }
-    covered = {(m, _template(p)) for m, p, _ in READS + MUTATIONS + ACCOUNTS} | OPEN
+    covered = {(m, _template(p)) for m, p, _ in READS + MUTATIONS + ACCOUNTS + JOB_CONTROLS} | OPEN
     assert operations == covered
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs"), READS + MUTATIONS + ACCOUNTS)
+@pytest.mark.parametrize(("method", "path", "kwargs"), READS + MUTATIONS + ACCOUNTS + JOB_CONTROLS)
 def test_anonymous_gets_401(api: ApiWorld, method: str, path: str, kwargs: dict[str, Any]) -> None:
     before = api.recorded()
     response = api.anonymous().request(method, path, **kwargs)
@@ -96,7 +101,7 @@ def test_a_viewer_reads(api: ApiWorld) -> None:
 def test_a_viewer_changes_nothing(api: ApiWorld) -> None:
     viewer = api.viewer()
     before = api.recorded()
-    for method, path, kwargs in MUTATIONS[1:]:  # a viewer may log out
+    for method, path, kwargs in MUTATIONS[1:] + JOB_CONTROLS:  # a viewer may log out
         response = viewer.request(method, path, **kwargs)
         assert response.status_code == 403, (path, response.text)
         assert "only an admin" in response.json()["detail"]
@@ -106,7 +111,7 @@ def test_a_viewer_changes_nothing(api: ApiWorld) -> None:
 def test_an_admin_without_the_csrf_token_changes_nothing(api: ApiWorld) -> None:
     admin = api.admin(csrf=False)
     before = api.recorded()
-    for method, path, kwargs in MUTATIONS:
+    for method, path, kwargs in MUTATIONS + JOB_CONTROLS:
         response = admin.request(method, path, **kwargs)
         assert response.status_code == 403, (path, response.text)
         assert "X-CSRF-Token" in response.json()["detail"]
