@@ -30,8 +30,10 @@ def test_a_tool_dies_with_the_process_that_ran_it() -> None:
     job = subprocess.Popen([sys.executable, "-c", RUN_A_TOOL], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert job.stdout is not None and job.stdout.readline().strip() == "starting"
     parent = psutil.Process(job.pid)
-    tool = wait_for(lambda: next(iter(parent.children()), None), timeout=30, what="the tool")
-    assert tool is not None and tool.name() == "sleep"
+    # setpriv execs the tool in its own process: wait until it has.
+    tool = wait_for(lambda: next((p for p in parent.children() if p.name() == "sleep"), None),
+                    timeout=30, what="the tool")  # fmt: skip
+    assert tool is not None
     job.send_signal(signal.SIGKILL)
     job.wait()
     try:
