@@ -139,10 +139,11 @@ def _run_the_fleet(fleet: Fleet, admin: httpx.Client) -> None:
         run_ok(admin, "POST", "/api/v1/hosts/beta/users", json={"login": "frank"})
         assert entry(fleet.roots["beta"], "passwd", "frank") is not None
 
-        # A clean stop is announced by the worker itself, without waiting for its heartbeat to expire.
+        # A clean stop is announced by the worker itself as its shutdown begins, without
+        # waiting for its heartbeat to expire.
         fleet.workers["alpha"].stop()
         stopped = stream.wait(lambda e: e["type"] == "host.offline" and e["host"] == "alpha", timeout=60)
-        assert stopped["data"]["reason"] == "its worker stopped"
+        assert stopped["data"]["reason"] == "its worker is stopping"
 
         # Each transition was announced once, however many sweeps saw it.
         assert _host_events(stream, "beta") == ["host.online", "host.offline", "host.online"]
