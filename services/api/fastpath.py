@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
@@ -58,12 +59,39 @@ class LoginRedirect:
         return True
 
 
+class EncodedSlash:
+    """A path with an encoded '/' (``%2F``) names nothing WMI2 has: no login, group, host or
+    job id holds a '/'. Answered 404 before routing, because Starlette decodes it first and
+    would then redirect ``PATCH /api/v1/users/..%2F`` to ``/api/v1/users/..`` (307), which a
+    client resolves to ``/api/v1``: a mutation must never be redirected."""
+
+    def __init__(self) -> None:
+        self._start = {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [(b"content-type", b"application/json")],
+        }
+        detail = "There is nothing at this address: no name WMI2 manages holds a '/'."
+        self._body = {"type": "http.response.body", "body": orjson.dumps({"detail": detail})}
+
+    @staticmethod
+    def names_nothing(scope: Scope) -> bool:
+        return b"%2f" in scope.get("raw_path", b"").lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(self._start)
+        await send(self._body)
+
+
 class Api(FastAPI):
-    """FastAPI, with ``fast`` GET handlers consulted first, by exact path.
+    """FastAPI, with ``fast`` GET handlers consulted first, by exact path, and a path with an
+    encoded '/' answered 404 before routing (:class:`EncodedSlash`).
 
     Every HTTP answer, fast or not, gets the security headers (``services.common.headers``)
     here, outside all of FastAPI's layers: its error pages and static files included.
     """
+
+    _encoded_slash = EncodedSlash()
 
     fast: dict[str, FastHandler]
 
@@ -72,6 +100,9 @@ class Api(FastAPI):
             await super().__call__(scope, receive, send)
             return
         send = secured(scope, send)
+        if EncodedSlash.names_nothing(scope):
+            await self._encoded_slash(scope, receive, send)
+            return
         if scope["method"] == "GET":
             handler = getattr(self, "fast", {}).get(scope["path"])
             if handler is not None:
