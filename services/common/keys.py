@@ -48,6 +48,11 @@ def host_lock(host: str) -> str:
     return f"{PREFIX}:host:{host}:lock"
 
 
+def host_writer(host: str) -> str:
+    """The job changing the host's files right now (services/worker/writer.py)."""
+    return f"{PREFIX}:host:{host}:writer"
+
+
 def host_queue(host: str) -> str:
     """The Celery queue that the worker of this host, and only it, consumes."""
     return f"{PREFIX}.host.{host}"

@@ -11,9 +11,9 @@ from services.common.db import engine_for, init_db
 from services.common.events import Publisher
 from services.common.redis import patient_client
 from services.common.settings import Settings
+from services.worker import writer
 from services.worker.heartbeat import Heartbeat
 from services.worker.hostlock import host_lock
-from services.worker.readmodel import refresh
 from services.worker.sweeper import Sweeper
 from services.worker.watcher import Watcher
 
@@ -40,7 +40,11 @@ class Runtime:
         init_db(self.settings.resolved_database_url)
         host, sysroot = self.settings.host_name, self.settings.resolved_sysroot
         with host_lock(self.client, host):
-            self.first_changes = len(refresh(self.client, self.publisher, host, sysroot))
+            # A job killed with its worker may have left its changes: published as its own.
+            found, _job = writer.publish_unclaimed(
+                self.client, self.publisher, host, sysroot, if_changed=False
+            )
+            self.first_changes = len(found)
 
     def start(self) -> None:
         s = self.settings

@@ -38,17 +38,20 @@ def _home_is_there(sysroot: Path, user: User, wanted: bool) -> bool:
     return not wanted or (sysroot / user.home.lstrip("/")).is_dir()
 
 
-def _created(host: hostfiles.HostAccounts, sysroot: Path, p: BaseModel) -> bool:
-    assert isinstance(p, actions.UserCreate)
-    user = _user(host, p.login)
+def _made_as_asked(user: User | None, sysroot: Path, p: actions.UserCreate) -> bool:
+    """The account useradd makes, as asked: everything but its password."""
     return (
         user is not None
         and user.full_name == p.full_name
         and p.shell in (None, user.shell)
         and set(p.groups) <= set(user.groups)
-        and _hash_is(sysroot, p.login, p.password_hash)
         and _home_is_there(sysroot, user, p.create_home)
     )
+
+
+def _created(host: hostfiles.HostAccounts, sysroot: Path, p: BaseModel) -> bool:
+    assert isinstance(p, actions.UserCreate)
+    return _made_as_asked(_user(host, p.login), sysroot, p) and _hash_is(sysroot, p.login, p.password_hash)
 
 
 def _modified(host: hostfiles.HostAccounts, _sysroot: Path, p: BaseModel) -> bool:
@@ -125,3 +128,15 @@ CHECKS: dict[Action, Check] = {
 def already_there(sysroot: Path, host: str, action: Action, params: BaseModel) -> bool:
     """True when the host already is exactly as the action asks."""
     return CHECKS[action](hostfiles.read_host(sysroot, host), sysroot, params)
+
+
+def password_missing(sysroot: Path, host: str, params: actions.UserCreate) -> bool:
+    """A creation cut off between ``useradd`` and ``chpasswd``: the account is there as asked,
+    still without the password it was to get. Only the password is left to set."""
+    user = _user(hostfiles.read_host(sysroot, host), params.login)
+    return (
+        params.password_hash is not None
+        and user is not None
+        and not user.has_password
+        and _made_as_asked(user, sysroot, params)
+    )

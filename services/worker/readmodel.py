@@ -89,6 +89,7 @@ def _store(
     info: bytes,
     digest: bytes,
     events: tuple[str | None, str | None] | None,
+    writer_done: bool = False,
 ) -> None:
     """Store what changed, the files' digest and (given ``events``: job, actor) the events.
 
@@ -107,6 +108,8 @@ def _store(
             pipe.hset(key, name, orjson.dumps(record))
     pipe.set(keys.host_info(host), info)
     pipe.set(keys.host_digest(host), digest)
+    if writer_done:
+        pipe.delete(keys.host_writer(host))
     queued = []
     if events is not None:
         job, actor = events
@@ -160,6 +163,7 @@ def refresh(
     job: str | None = None,
     actor: str | None = None,
     if_changed: bool = False,
+    writer_done: bool = False,
 ) -> list[Change]:
     """Re-read the host, store the differences, publish them; return them.
 
@@ -169,6 +173,8 @@ def refresh(
     identical to those the model was made from end the refresh at once; without it (a job,
     a worker's start) files that did not change are compared record by record with what
     Redis holds, so that a model left by another version of WMI2 is brought up to date.
+    With ``writer_done``, the record of the job changing the host (services/worker/writer.py)
+    is cleared in the transaction that publishes its changes.
     """
     files = read_files(sysroot)
     stored, present = _stored(client, host)
@@ -185,6 +191,7 @@ def refresh(
     accounts = parse(files, host)
     changes = _order(accounts.users, accounts.groups, old_users, old_groups)
     info = accounts.info.model_dump_json().encode()
-    _store(client, publisher, host, changes, info, files.digest, (job, actor) if old_users else None)
+    events = (job, actor) if old_users else None
+    _store(client, publisher, host, changes, info, files.digest, events, writer_done)
     _written[host] = _Written(files.digest, accounts.users, accounts.groups)
     return changes if old_users else []

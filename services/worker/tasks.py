@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from services.common import actions, keys
 from services.common.actions import Action
 from services.common.tasks import RUN_ACTION
-from services.worker import jobs, reached, readmodel
+from services.worker import jobs, reached, readmodel, shadow, writer
 from services.worker.app import celery_app
 from services.worker.apply import apply
 from services.worker.context import WorkerContext, context
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 APPLIED_TTL = 24 * 3600
 GAVE_UP = "The worker stopped {attempts} times while running this job: it is not run again."
+CREATED_THEN_PASSWORD = "User {login} created; its password set after its worker was interrupted."  # noqa: S105
 FOUND_DONE = "Done: the change had reached the host before its worker was interrupted."
 
 
@@ -65,6 +66,23 @@ def parse(action: str, params: dict[str, Any]) -> tuple[Action, BaseModel]:
         raise BadJob(f"The parameters of {action} are invalid: {', '.join(fields)}.") from None
 
 
+def finish_interrupted(
+    ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel
+) -> str | None:
+    """What an interrupted earlier delivery left: done (its result), or a creation with only
+    its password left to set (set here); None when the action must run again in full."""
+    sysroot, host = ctx.host.sysroot, ctx.host.name
+    if reached.already_there(sysroot, host, action, params):
+        log.info("job %s: its change is on the host already: not applied again", job.id)
+        return FOUND_DONE
+    if isinstance(params, actions.UserCreate) and reached.password_missing(sysroot, host, params):
+        assert params.password_hash is not None
+        shadow.set_password(sysroot, params.login, params.password_hash)
+        log.info("job %s: its account was made before the interruption; its password set now", job.id)
+        return CREATED_THEN_PASSWORD.format(login=params.login)
+    return None
+
+
 def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel) -> str:
     """Apply the action, unless an earlier delivery of this job already did."""
     mark = keys.job_applied(job.id)
@@ -72,49 +90,34 @@ def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: Ba
     if earlier is not None:
         log.info("job %s reached the host before: not applied again", job.id)
         return earlier.decode() if isinstance(earlier, bytes) else str(earlier)
-    if job.attempts > 1 and reached.already_there(ctx.host.sysroot, ctx.host.name, action, params):
-        # An earlier delivery died between the tools' change and the mark.
-        log.info("job %s: its change is on the host already: not applied again", job.id)
-        result = FOUND_DONE
+    if job.attempts > 1:
+        # An earlier delivery may have died between the tools' change and the mark.
+        result = finish_interrupted(ctx, job, action, params) or apply(ctx.host, action, params)
     else:
         result = apply(ctx.host, action, params)
     ctx.client.set(mark, result, ex=APPLIED_TTL)
     return result
 
 
-# Per host, the last job of this process whose changes could not be published (Redis stayed
-# away past the client's retries): they are published under its name before the next job
-# changes anything, never under the next job's.
-_unpublished: dict[str, jobs.Claimed] = {}
-
-
 def publish_earlier_changes(ctx: WorkerContext) -> None:
     """Before a job changes the host: what changed since the model was stored is not its own.
 
-    A change an earlier job could not publish goes out under that job's name; any other
-    (made on the host in the instant before the watcher saw it) as made outside WMI2.
+    It goes out under the name of the job recorded as changing the host (one killed, or
+    cut off from Redis, before it could publish); anything else (made on the host in the
+    instant before the watcher saw it) as made outside WMI2.
     """
-    host = ctx.host
-    earlier = _unpublished.pop(host.name, None)
-    job, actor = (earlier.id, earlier.actor) if earlier else (None, None)
-    try:
-        readmodel.refresh(
-            ctx.client, ctx.publisher, host.name, host.sysroot, job=job, actor=actor, if_changed=True
-        )
-    except redis.RedisError:
-        if earlier is not None:
-            _unpublished[host.name] = earlier
-        raise
+    writer.publish_unclaimed(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
 
 
 def publish_changes(ctx: WorkerContext, job: jobs.Claimed) -> None:
-    """After a job: its changes, published with its name; kept for later if Redis is away."""
+    """After a job: its changes, published with its name. Redis away, its record stays and
+    whoever re-reads the host next publishes them under its name."""
     host = ctx.host
     try:
-        readmodel.refresh(ctx.client, ctx.publisher, host.name, host.sysroot, job=job.id, actor=job.actor)
+        readmodel.refresh(ctx.client, ctx.publisher, host.name, host.sysroot, job=job.id, actor=job.actor,
+                          writer_done=True)  # fmt: skip
     except redis.RedisError as exc:
-        log.warning("the changes of job %s will be published with the next job: %s", job.id, exc)
-        _unpublished[host.name] = job
+        log.warning("the changes of job %s will be published by the next re-read: %s", job.id, exc)
 
 
 def execute(
@@ -127,6 +130,7 @@ def execute(
         known, parsed = parse(action, with_secrets(ctx.client, job.id, params))
         with host_lock(ctx.client, ctx.host.name):
             publish_earlier_changes(ctx)
+            writer.mark(ctx.client, ctx.host.name, job.id, job.actor)
             try:
                 return apply_once(ctx, job, known, parsed), None
             finally:

@@ -10,8 +10,9 @@ import redis
 from watchfiles import Change, watch
 
 from services.common.events import Publisher
+from services.worker import writer
 from services.worker.hostlock import host_lock
-from services.worker.readmodel import refresh, unchanged
+from services.worker.readmodel import unchanged
 
 log = logging.getLogger(__name__)
 # watchfiles logs every batch it sees at INFO: one line per account change is noise.
@@ -82,8 +83,11 @@ class Watcher(threading.Thread):
         if unchanged(self.client, self.host, self.sysroot):
             return
         with host_lock(self.client, self.host, poll=WATCHER_POLL):
-            found = refresh(self.client, self.publisher, self.host, self.sysroot, if_changed=True)
-        if found:
+            # A job killed mid-way (its lock taken over) left its changes: they are its own.
+            found, job = writer.publish_unclaimed(self.client, self.publisher, self.host, self.sysroot)
+        if found and job:
+            log.info("%d change(s) of job %s, which could not publish them, published", len(found), job)
+        elif found:
             log.info("%d change(s) made outside WMI2 on %s", len(found), self.host)
 
     def stop(self, timeout: float = 5.0) -> None:
