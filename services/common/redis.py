@@ -6,7 +6,8 @@ from functools import lru_cache
 
 import redis
 import redis.asyncio
-from redis.backoff import ExponentialWithJitterBackoff
+import redis.asyncio.retry
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.retry import Retry
 
 # A patient client's retries: 0.05 s doubling up to 1 s, about 15 s in all, which covers a
@@ -14,20 +15,30 @@ from redis.retry import Retry
 PATIENT_RETRIES = 20
 
 
+def reconnect_once() -> Retry:
+    """A pooled connection that a Redis restart closed fails at its next command: tried once
+    more on a new connection. A timeout is not retried: a frozen Redis stays one timeout."""
+    return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
+def reconnect_once_async() -> redis.asyncio.retry.Retry:
+    return redis.asyncio.retry.Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 @lru_cache(maxsize=4)
 def sync_client(url: str, timeout: float | None = None) -> redis.Redis:
     """``timeout`` bounds each command and connection: None waits as long as TCP does, which
     suits a process with nobody waiting on it, never a web request."""
-    return redis.Redis.from_url(
-        url, health_check_interval=30, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
+    return redis.Redis.from_url(url, health_check_interval=30, socket_timeout=timeout,
+                                socket_connect_timeout=timeout, retry=reconnect_once())  # fmt: skip
 
 
 def async_client(url: str, timeout: float | None = None) -> redis.asyncio.Redis:
     """A new async client: each event loop needs its own."""
     return redis.asyncio.Redis.from_url(
-        url, health_check_interval=30, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
+        url, health_check_interval=30, socket_timeout=timeout, socket_connect_timeout=timeout,
+        retry=reconnect_once_async(),
+    )  # fmt: skip
 
 
 def patient_client(url: str) -> redis.Redis:

@@ -11,7 +11,7 @@ import redis.asyncio
 
 from services.common.db import sessionmaker_for
 from services.common.hostmonitor import HostMonitor
-from services.common.redis import async_client
+from services.common.redis import async_client, reconnect_once_async
 from services.common.sessions import AccountCheck
 from services.common.settings import Settings
 from services.events.hub import Hub
@@ -52,6 +52,7 @@ class EventsService:
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url, max_connections=REQUEST_CONNECTIONS, timeout=CONNECTION_WAIT, health_check_interval=30,
             socket_timeout=settings.redis_timeout, socket_connect_timeout=settings.redis_timeout,
+            retry=reconnect_once_async(),
         )  # fmt: skip
         self.redis = redis.asyncio.Redis(connection_pool=pool)
         # The subscription has its own client, so a storm of requests cannot starve it.

@@ -9,9 +9,10 @@ restart.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,7 @@ PATIENCE = 30.0
 
 
 @pytest.fixture
-def frozen_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+def frozen_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "redis", appendonly=False)
     server.start()
     yield server
@@ -37,34 +38,35 @@ def frozen_redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture
-async def api(frozen_redis: RedisServer, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    data = tmp_path / "var"
-    settings = Settings(data_dir=data, redis_url=frozen_redis.url, host_name="frozenhost",
+def _settings(redis_url: str, tmp_path: Path) -> Settings:
+    settings = Settings(data_dir=tmp_path / "var", redis_url=redis_url, host_name="frozenhost",
                         database_url=f"sqlite:///{tmp_path / 'wmi2.db'}", redis_timeout=1.0)  # fmt: skip
     create_admin(settings.resolved_database_url, LOGIN, PASSWORD, "admin")
+    return settings
+
+
+async def _answers_while_frozen(settings: Settings, redis_pid: int) -> tuple[list[int], int]:
+    """The statuses of three reads while Redis is frozen, then of one once it is back."""
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="https://wmi.test", timeout=PATIENCE) as client,
     ):
-        yield client
+        logged = await client.post("/api/v1/session", json={"login": LOGIN, "password": PASSWORD})
+        assert logged.status_code == 200, logged.text
+        os.kill(redis_pid, signal.SIGSTOP)
+        try:
+            frozen = [await client.get(path) for path in ("/api/v1/session", "/api/v1/users", "/api/v1/jobs")]
+        finally:
+            os.kill(redis_pid, signal.SIGCONT)
+        assert all("Redis" in answer.json()["detail"] for answer in frozen if answer.status_code == 503)
+        back = await client.get("/api/v1/session")
+        return [answer.status_code for answer in frozen], back.status_code
 
 
-@pytest.mark.anyio
-async def test_a_frozen_redis_gets_503_and_the_api_comes_back(
-    api: httpx.AsyncClient, frozen_redis: RedisServer
-) -> None:
-    logged = await api.post("/api/v1/session", json={"login": LOGIN, "password": PASSWORD})
-    assert logged.status_code == 200, logged.text
+def test_a_frozen_redis_gets_503_and_the_api_comes_back(frozen_redis: RedisServer, tmp_path: Path) -> None:
     assert frozen_redis.proc is not None
-    os.kill(frozen_redis.proc.pid, signal.SIGSTOP)
-    try:
-        for path in ("/api/v1/session", "/api/v1/users", "/api/v1/jobs"):
-            answer = await api.get(path)
-            assert answer.status_code == 503, (path, answer.status_code, answer.text)
-            assert "Redis" in answer.json()["detail"]
-    finally:
-        os.kill(frozen_redis.proc.pid, signal.SIGCONT)
-    assert (await api.get("/api/v1/session")).status_code == 200
+    settings = _settings(frozen_redis.url, tmp_path)
+    frozen, back = asyncio.run(_answers_while_frozen(settings, frozen_redis.proc.pid))
+    assert frozen == [503, 503, 503] and back == 200
