@@ -42,8 +42,11 @@ lint: setup-test
 typecheck: setup-test
 	$(VENV)/bin/mypy
 
+# Test files run on PYTEST_WORKERS processes (pytest-xdist), each file's tests in one of
+# them, so that a module's shared stack stays shared; PYTEST_WORKERS=0 runs them in one.
+PYTEST_WORKERS ?= 3
 pytest: setup-test
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
