@@ -20,13 +20,17 @@ CHROMIUM_ARGS = [
 WIDTH, HEIGHT = 1280, 800
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the
+# test process while it lives, and a later test of the same process that starts its own
+# (asyncio.run) would find it running. With the files spread over processes (xdist), the
+# Chromium tests are no longer the last ones.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
