@@ -10,6 +10,7 @@ tool. Anything short of that runs the action again, which then succeeds or fails
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -38,15 +39,19 @@ def _home_is_there(sysroot: Path, user: User, wanted: bool) -> bool:
     return not wanted or (sysroot / user.home.lstrip("/")).is_dir()
 
 
-def _made_as_asked(user: User | None, sysroot: Path, p: actions.UserCreate) -> bool:
-    """The account useradd makes, as asked: everything but its password."""
+def _account_as_asked(user: User | None, p: actions.UserCreate) -> bool:
+    """The lines useradd writes, as asked: everything but the password and the home."""
     return (
         user is not None
         and user.full_name == p.full_name
         and p.shell in (None, user.shell)
         and set(p.groups) <= set(user.groups)
-        and _home_is_there(sysroot, user, p.create_home)
     )
+
+
+def _made_as_asked(user: User | None, sysroot: Path, p: actions.UserCreate) -> bool:
+    """The account useradd makes, as asked: everything but its password."""
+    return user is not None and _account_as_asked(user, p) and _home_is_there(sysroot, user, p.create_home)
 
 
 def _created(host: hostfiles.HostAccounts, sysroot: Path, p: BaseModel) -> bool:
@@ -130,13 +135,26 @@ def already_there(sysroot: Path, host: str, action: Action, params: BaseModel) -
     return CHECKS[action](hostfiles.read_host(sysroot, host), sysroot, params)
 
 
-def password_missing(sysroot: Path, host: str, params: actions.UserCreate) -> bool:
-    """A creation cut off between ``useradd`` and ``chpasswd``: the account is there as asked,
-    still without the password it was to get. Only the password is left to set."""
+@dataclass(frozen=True)
+class Unfinished:
+    """A creation cut off after ``useradd`` wrote the account's lines: what is left to do."""
+
+    user: User
+    home: bool
+    password: bool
+
+    def what(self) -> str:
+        return " and ".join(part for part, left in (("home", self.home), ("password", self.password)) if left)
+
+
+def unfinished_creation(sysroot: Path, host: str, params: actions.UserCreate) -> Unfinished | None:
+    """The account is there as asked, but without the home (``useradd`` killed between its
+    files and the home) or the password (killed before ``chpasswd``) it was to get."""
     user = _user(hostfiles.read_host(sysroot, host), params.login)
-    return (
-        params.password_hash is not None
-        and user is not None
-        and not user.has_password
-        and _made_as_asked(user, sysroot, params)
-    )
+    if user is None or not _account_as_asked(user, params):
+        return None
+    home = not _home_is_there(sysroot, user, params.create_home)
+    password = params.password_hash is not None and not _hash_is(sysroot, params.login, params.password_hash)
+    if password and user.has_password:
+        return None  # another password than the one asked: not this job's doing
+    return Unfinished(user, home, password) if home or password else None

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from services.common import actions, keys
 from services.common.actions import Action
 from services.common.tasks import RUN_ACTION
-from services.worker import jobs, reached, readmodel, shadow, writer
+from services.worker import homes, jobs, reached, readmodel, shadow, writer
 from services.worker.app import celery_app
 from services.worker.apply import apply
 from services.worker.context import WorkerContext, context
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 APPLIED_TTL = 24 * 3600
 GAVE_UP = "The worker stopped {attempts} times while running this job: it is not run again."
-CREATED_THEN_PASSWORD = "User {login} created; its password set after its worker was interrupted."  # noqa: S105
+CREATION_FINISHED = "User {login} created; its {left} made after its worker was interrupted."
 FOUND_DONE = "Done: the change had reached the host before its worker was interrupted."
 
 
@@ -69,18 +69,23 @@ def parse(action: str, params: dict[str, Any]) -> tuple[Action, BaseModel]:
 def finish_interrupted(
     ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel
 ) -> str | None:
-    """What an interrupted earlier delivery left: done (its result), or a creation with only
-    its password left to set (set here); None when the action must run again in full."""
+    """What an interrupted earlier delivery left: done (its result), or a creation whose home
+    or password is left to make (made here); None when the action must run again in full."""
     sysroot, host = ctx.host.sysroot, ctx.host.name
     if reached.already_there(sysroot, host, action, params):
         log.info("job %s: its change is on the host already: not applied again", job.id)
         return FOUND_DONE
-    if isinstance(params, actions.UserCreate) and reached.password_missing(sysroot, host, params):
-        assert params.password_hash is not None
+    if not isinstance(params, actions.UserCreate):
+        return None
+    left = reached.unfinished_creation(sysroot, host, params)
+    if left is None:
+        return None
+    if left.home:
+        homes.make_home(sysroot, left.user.home, left.user.uid, left.user.gid)
+    if left.password and params.password_hash is not None:
         shadow.set_password(sysroot, params.login, params.password_hash)
-        log.info("job %s: its account was made before the interruption; its password set now", job.id)
-        return CREATED_THEN_PASSWORD.format(login=params.login)
-    return None
+    log.info("job %s: its account was made before the interruption; its %s made now", job.id, left.what())
+    return CREATION_FINISHED.format(login=params.login, left=left.what())
 
 
 def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel) -> str:

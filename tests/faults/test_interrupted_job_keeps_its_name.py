@@ -9,9 +9,11 @@ record in the transaction that publishes its changes; whoever re-reads the host 
 record is left publishes what it finds under that job's name.
 
 Bug 2: a creation killed between ``useradd`` and ``chpasswd`` left the account without its
-password; redelivered, it ran ``useradd`` again and failed with "already exists". Fix: a
-redelivered creation that finds the account made as asked, without a password, sets the
-password and succeeds.
+password; redelivered, it ran ``useradd`` again and failed with "already exists". The same
+with ``useradd`` killed after writing the account's lines and before making its home (the
+rerun after the first fix). Fix: a redelivered creation that finds the account's lines as
+asked makes what is missing, the home (a copy of skel, the user's, HOME_MODE) and the
+password, and succeeds.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import redis
 
 from services.common import keys
 from services.worker import writer
-from services.worker.tasks import CREATED_THEN_PASSWORD, FOUND_DONE
+from services.worker.tasks import CREATION_FINISHED, FOUND_DONE
 from tests.support.jobs import HOST, Jobs, events
 from tests.support.processes import Service
 from tests.support.sandbox_files import entry
@@ -64,6 +66,30 @@ def test_a_creation_cut_off_before_its_password_gets_it_on_redelivery(
     jobs.send(job_id, "user.create", {"login": "pam", "full_name": "Pam", "create_home": False,
                                       "password_hash": HASH})  # fmt: skip
     job = jobs.finished(job_id)
-    assert (job.state, job.result) == ("succeeded", CREATED_THEN_PASSWORD.format(login="pam")), job.error
+    assert (job.state, job.result) == ("succeeded", CREATION_FINISHED.format(login="pam", left="password"))
     shadow = entry(sysroot, "shadow", "pam")
     assert shadow is not None and shadow[1] == HASH
+
+
+def test_a_creation_cut_off_before_its_home_gets_it_on_redelivery(
+    worker: Service, jobs: Jobs, sysroot: Path
+) -> None:
+    _useradd(sysroot, "hal")  # useradd wrote the lines, then died before the home
+    job_id = jobs.create("user.create", "hal", state="running", attempts=1)
+    jobs.send(job_id, "user.create", {"login": "hal", "full_name": "Hal", "create_home": True,
+                                      "password_hash": HASH})  # fmt: skip
+    job = jobs.finished(job_id)
+    left = "home and password"
+    assert (job.state, job.result) == ("succeeded", CREATION_FINISHED.format(login="hal", left=left)), (
+        job.error
+    )
+    passwd = entry(sysroot, "passwd", "hal")
+    assert passwd is not None
+    home = sysroot / "home" / "hal"
+    assert sorted(p.name for p in home.iterdir()) == sorted(
+        p.name for p in (sysroot / "etc" / "skel").iterdir()
+    )
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in [home, *home.iterdir()]} == {
+        (int(passwd[2]), int(passwd[3]))
+    }
+    assert home.stat().st_mode & 0o777 == 0o700
