@@ -1,5 +1,5 @@
 """Keeping the data dir to its owner: it holds the database (password hashes), Redis's
-append-only file (Celery messages carrying password hashes, sessions) and the TLS key.
+append-only file (the password hashes waiting for their jobs, sessions) and the TLS key.
 
 Every ``wmi2`` process runs with :data:`PRIVATE_UMASK`, so what it creates, and what its
 children (redis-server, Celery, the web servers) create, is its owner's alone; what an

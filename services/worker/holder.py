@@ -20,6 +20,8 @@ from pathlib import Path
 import psutil
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+# The start time of a process we may not look at: it lives, as far as a waiter can tell.
+UNSEEN = -1.0
 PID_NAMESPACE = Path("/proc/self/ns/pid")
 
 
@@ -45,6 +47,8 @@ def _start_time(pid: int) -> float | None:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return None
+    except psutil.AccessDenied:
+        return UNSEEN
 
 
 def me() -> Holder:
@@ -56,7 +60,7 @@ def me() -> Holder:
 def _me(pid: int) -> Holder:
     boot, namespace = _machine()
     started = _start_time(pid)
-    assert started is not None
+    assert started is not None and started != UNSEEN
     return Holder(boot=boot, namespace=namespace, pid=pid, started=started)
 
 
@@ -76,4 +80,5 @@ def is_dead(token: str) -> bool:
     holder = parse(token)
     if holder is None or (holder.boot, holder.namespace) != _machine():
         return False
-    return _start_time(holder.pid) != holder.started
+    started = _start_time(holder.pid)
+    return started != UNSEEN and started != holder.started

@@ -169,9 +169,10 @@ def refresh(
 
     The first read (no read model yet) publishes nothing: what a host held before any
     worker watched it is not news. Without a job, a change was made behind WMI2's back
-    and its events say so (``data["external"]``). With ``if_changed`` (the watcher), files
-    identical to those the model was made from end the refresh at once; without it (a job,
-    a worker's start) files that did not change are compared record by record with what
+    and its events say so (``data["external"]``). With ``if_changed`` (the watcher, and a job
+    before its tools run), files identical to those the model was made from end the refresh
+    at once; without it (a job's own re-read, a worker's start) files that did not change
+    are compared record by record with what
     Redis holds, so that a model left by another version of WMI2 is brought up to date.
     With ``writer_done``, the record of the job changing the host (services/worker/writer.py)
     is cleared in the transaction that publishes its changes.

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 # A job younger than this is left alone: its api may still be sending it.
 AGE = 5.0
 INTERVAL = 2.0
-# A job that ended less than this ago may still be announcing itself.
-ANNOUNCE_AFTER = 5.0
+# A job that ended less than this ago may still be announcing itself: its worker's Redis
+# client retries for some 15 s (common.redis.patient_client) before it gives up.
+ANNOUNCE_AFTER = 30.0
 
 
 def _job_id(payload: Any) -> str | None:
@@ -101,9 +102,13 @@ class Sweeper(threading.Thread):
 
     def _send(self, job: jobs.Waiting) -> None:
         log.warning("job %s was queued with no message for it: sent again", job.id)
-        self.app.send_task(
-            RUN_ACTION, args=[job.id, job.action, job.params], queue=self.queue, task_id=job.id
-        )
+        # A connection and producer of its own, not Celery's shared pools: the pool process is
+        # forked from this process, and must not inherit a pool's lock held by this thread.
+        with self.app.connection_for_write() as connection, connection.Producer() as producer:
+            self.app.send_task(
+                RUN_ACTION, args=[job.id, job.action, job.params], queue=self.queue, task_id=job.id,
+                producer=producer,
+            )  # fmt: skip
 
     def run(self) -> None:
         while not self.stop_event.wait(self.interval):

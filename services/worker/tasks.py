@@ -148,6 +148,14 @@ def execute(
         return None, "The worker failed unexpectedly; its log says why."
 
 
+def give_up(ctx: WorkerContext, job: jobs.Claimed) -> tuple[None, str]:
+    """Not run again; its record as the host's writer, if an earlier delivery left one, must
+    not name whatever changes the host next."""
+    with host_lock(ctx.client, ctx.host.name):
+        writer.forget(ctx.client, ctx.host.name, job.id)
+    return None, GAVE_UP.format(attempts=job.attempts - 1)
+
+
 def forget_secrets(ctx: WorkerContext, job: jobs.Claimed) -> None:
     try:
         ctx.client.delete(keys.job_secret(job.id))
@@ -183,12 +191,11 @@ def run_action(job_id: str, action: str, params: dict[str, Any]) -> None:
     log.info("job %s: %s %s, attempt %d", job_id, action, job.target, job.attempts)
     publish(ctx, "job.running", job, {"action": action, "target": job.target})
     result, error = (
-        (None, GAVE_UP.format(attempts=job.attempts - 1))
-        if job.attempts > jobs.MAX_ATTEMPTS
-        else execute(ctx, job, action, params)
+        give_up(ctx, job) if job.attempts > jobs.MAX_ATTEMPTS else execute(ctx, job, action, params)
     )
     state = jobs.finish(ctx.database_url, job, action, result=result, error=error)
-    forget_secrets(ctx, job)
+    if actions.wanted_secrets(params):
+        forget_secrets(ctx, job)
     ended = jobs.Ended(job.id, state, action, job.target, job.actor, result, error)
     if publish(ctx, ended.event_type, job, ended.event_data):
         jobs.announced(ctx.database_url, job.id)

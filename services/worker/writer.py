@@ -50,4 +50,15 @@ def publish_unclaimed(
     job, actor = earlier if earlier else (None, None)
     changes = readmodel.refresh(client, publisher, host, sysroot, job=job, actor=actor,
                                 if_changed=if_changed, writer_done=earlier is not None)  # fmt: skip
+    if earlier is not None and not changes:
+        # Its job was stopped before it changed anything: no later change is its doing.
+        client.delete(keys.host_writer(host))
     return changes, job
+
+
+def forget(client: redis.Redis, host: str, job: str) -> None:
+    """Under the host lock: drop the record if it names ``job`` (a job given up, whose
+    earlier deliveries may have left it)."""
+    earlier = left(client, host)
+    if earlier is not None and earlier[0] == job:
+        client.delete(keys.host_writer(host))

@@ -25,6 +25,7 @@ import redis
 
 from services.common import keys
 from services.worker import writer
+from services.worker.jobs import MAX_ATTEMPTS
 from services.worker.tasks import CREATION_FINISHED, FOUND_DONE
 from tests.support.jobs import HOST, Jobs, events
 from tests.support.processes import Service
@@ -93,3 +94,23 @@ def test_a_creation_cut_off_before_its_home_gets_it_on_redelivery(
         (int(passwd[2]), int(passwd[3]))
     }
     assert home.stat().st_mode & 0o777 == 0o700
+
+
+def test_the_record_of_a_job_that_changed_nothing_names_no_later_change(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    """Found in review: a job given up after its deliveries kept killing their worker left its
+    record, and the next change typed on the host was published under that job's name.
+    Giving a job up drops its record."""
+    job_id = jobs.create("user.lock", "doomed", state="running", attempts=MAX_ATTEMPTS)
+    writer.mark(redis_client, HOST, job_id, "admin")
+    jobs.send(job_id, "user.lock", {"login": "doomed"})
+    assert jobs.finished(job_id).state == "failed"
+    assert not redis_client.exists(keys.host_writer(HOST))
+    _useradd(sysroot, "typed")
+
+    def created() -> dict[str, object] | None:
+        return next((e for e in events(redis_client) if e["type"] == "user.created"), None)
+
+    event = wait_for(created, timeout=60, what="the watcher's user.created")
+    assert event is not None and event["job"] is None
