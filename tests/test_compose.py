@@ -360,13 +360,14 @@ def _proxy(tmp_path: Path, api: int, events: int) -> Iterator[str]:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
 
-        def listening() -> bool:
+        def serving() -> bool:
+            # A handshake, not an open port: Caddy listens before its internal authority has
+            # issued the certificate, and a client that came in between got a TLS alert.
             if proc.poll() is not None:
                 pytest.fail("caddy exited:\n" + log.read_text(), pytrace=False)
-            with socket.socket() as sock:
-                return sock.connect_ex(("127.0.0.1", port)) == 0
+            return _certificate("127.0.0.1", port, None) is not None
 
-        wait_for(listening, timeout=30, what="caddy to listen")
+        wait_for(serving, timeout=30, what="caddy to serve TLS")
         yield f"https://127.0.0.1:{port}"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
