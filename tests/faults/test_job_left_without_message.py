@@ -10,26 +10,15 @@ sent a second time, and a message is rebuilt from the job's row alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
-from celery import Celery
 
 from services.common import keys
-from services.common.events import Publisher
 from services.worker.sweeper import Sweeper
 from tests.support.jobs import HOST, Jobs
 from tests.support.processes import Service
 from tests.support.sandbox_files import entry
-
-
-@pytest.fixture
-def sweeper(jobs: Jobs, redis_url: str, redis_client: redis.Redis) -> Iterator[Sweeper]:
-    app = Celery(broker=redis_url)
-    yield Sweeper(app, Publisher(redis_client, 1000), jobs.url, HOST)
-    app.close()
 
 
 def test_only_a_job_missing_twice_is_sent_and_only_once(

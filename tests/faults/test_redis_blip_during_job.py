@@ -10,16 +10,12 @@ unannounced in its row until the worker's sweeper has published its final event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
-from celery import Celery
 from sqlalchemy import update
 
 from services.common.db import Job, sessionmaker_for
-from services.common.events import Publisher
 from services.worker.hostlock import host_lock
 from services.worker.sweeper import Sweeper
 from tests.support.jobs import HOST, Jobs, events
@@ -46,13 +42,6 @@ def test_a_redis_restart_during_a_job_fails_nothing(
     published = [e["type"] for e in events(client, job_id)]
     assert published.count("user.created") == 1 and published.count("job.succeeded") == 1, published
     client.close()
-
-
-@pytest.fixture
-def sweeper(jobs: Jobs, redis_url: str, redis_client: redis.Redis) -> Iterator[Sweeper]:
-    app = Celery(broker=redis_url)
-    yield Sweeper(app, Publisher(redis_client, 1000), jobs.url, HOST)
-    app.close()
 
 
 def test_a_job_that_ended_unannounced_is_announced_from_its_row(
