@@ -36,7 +36,7 @@ def home_mode(etc: Path) -> int:
     return DEFAULT_MODE
 
 
-def make_home(sysroot: Path, home: str, uid: int, gid: int) -> None:
+def make_home(sysroot: Path, home: str, uid: int, gid: int, skel: str = "/etc/skel") -> None:
     """A copy of the host's skel at ``home``, owned by the user; refuses a home that exists."""
     root = sysroot.resolve()
     base = (root / archive.home_base(sysroot).lstrip("/")).resolve()
@@ -47,7 +47,11 @@ def make_home(sysroot: Path, home: str, uid: int, gid: int) -> None:
         )
     if target.exists() or target.is_symlink():
         raise shadow.ToolError(f"The home {home} exists already: WMI2 does not make it again.")
-    shutil.copytree(sysroot / "etc" / "skel", target, symlinks=True)
+    source = sysroot / skel.lstrip("/")
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True)
+    else:
+        target.mkdir()
     for path in [target, *target.rglob("*")]:
         os.lchown(path, uid, gid)
     target.chmod(home_mode(sysroot / "etc"))

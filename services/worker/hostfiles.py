@@ -52,20 +52,29 @@ class HostRecords:
     digest: bytes
 
 
+def read_raw(etc: Path, name: str) -> bytes:
+    try:
+        return (etc / name).read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def digest_of(raws: dict[str, bytes]) -> bytes:
+    """The digest of the files' contents (every name of FILES), as the model is stored with."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in FILES:
+        raw = raws[name]
+        digest.update(b"%s\0%d\0" % (name.encode(), len(raw)))
+        digest.update(raw)
+    return digest.digest()
+
+
 def read_files(sysroot: Path) -> HostFiles:
     """Each account file read once (a missing one reads as empty), and their digest."""
     etc = sysroot / "etc"
-    digest = hashlib.blake2b(digest_size=16)
-    texts = {}
-    for name in FILES:
-        try:
-            raw = (etc / name).read_bytes()
-        except FileNotFoundError:
-            raw = b""
-        digest.update(b"%s\0%d\0" % (name.encode(), len(raw)))
-        digest.update(raw)
-        texts[name] = raw.decode("utf-8", errors="replace")
-    return HostFiles(texts=texts, digest=digest.digest())
+    raws = {name: read_raw(etc, name) for name in FILES}
+    texts = {name: raw.decode("utf-8", errors="replace") for name, raw in raws.items()}
+    return HostFiles(texts=texts, digest=digest_of(raws))
 
 
 def lines(text: str) -> list[str]:
@@ -181,7 +190,7 @@ def unreadable(name: str, number: int, line: str) -> str | None:
     return f"{name} line {number} ({parts[0][:32]!r}): {why}"
 
 
-def _group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
+def group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
     """The record of one line of group, or None for a line that holds no group."""
     if not _holds_account(line):
         return None
@@ -204,7 +213,7 @@ def _group_records(text: str, defs: dict[str, int], problems: list[str] | None =
     gid_min, gid_max = defs["GID_MIN"], defs["GID_MAX"]
     for number, line in enumerate(lines(text), 1):
         key = (line, gid_min, gid_max)
-        record = memo.get(key) or _group_record(line, gid_min, gid_max)
+        record = memo.get(key) or group_record(line, gid_min, gid_max)
         if record is None and problems is not None and _holds_account(line):
             problems.append(unreadable("group", number, line) or f"group line {number}: unreadable")
         if record is None or record["name"] in groups:
@@ -214,7 +223,7 @@ def _group_records(text: str, defs: dict[str, int], problems: list[str] | None =
     return groups
 
 
-def _user_record(
+def user_record(
     fields: list[str],
     secret: tuple[str, str],
     primary: str | None,
@@ -269,7 +278,7 @@ def _user_records(
         primary = group_of_gid.get(int(gid))
         member = tuple(sorted(member_of.get(login, ())))
         key = (line, secret, primary, member, bounds)
-        record = memo.get(key) or _user_record(fields, secret, primary, member, bounds)
+        record = memo.get(key) or user_record(fields, secret, primary, member, bounds)
         users[login] = made[key] = record
     _last_users = made
     return users

@@ -25,6 +25,17 @@ _CLAIM = (
     .values(state="running", started_at=bindparam("now"), attempts=_JOBS.c.attempts + 1)
     .returning(_JOBS.c.id, _JOBS.c.host, _JOBS.c.target, _JOBS.c.actor, _JOBS.c.attempts)
 )
+# The queued jobs among those named, claimed together for one change set (coalescing).
+_CLAIM_QUEUED = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("job_ids", expanding=True)), _JOBS.c.state == "queued")
+    .values(state="running", started_at=bindparam("now"), attempts=_JOBS.c.attempts + 1)
+    .returning(_JOBS.c.id, _JOBS.c.host, _JOBS.c.target, _JOBS.c.actor, _JOBS.c.attempts,
+               _JOBS.c.action, _JOBS.c.params)
+)  # fmt: skip
+_ANNOUNCED_ALL = (
+    update(_JOBS).where(_JOBS.c.id.in_(bindparam("job_ids", expanding=True))).values(announced=True)
+)
 # SET takes the columns named by the parameters: state, result, error, finished_at.
 _FINISH = update(_JOBS).where(_JOBS.c.id == bindparam("job_id"))
 _AUDIT_ENTRY = insert(_AUDIT)
@@ -67,6 +78,79 @@ def claim(database_url: str, job_id: str) -> Claimed | None:
     if row is None:
         return None
     return Claimed(id=row.id, host=row.host, target=row.target, actor=row.actor, attempts=row.attempts)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A queued job claimed to run in another job's change set, with what it asks."""
+
+    job: Claimed
+    action: str
+    params: dict[str, Any]
+
+
+def claim_queued(database_url: str, host: str, job_ids: list[str]) -> list[Joined]:
+    """Claim those of ``job_ids`` still queued for ``host``, in the order given (others are
+    cancelled, finished, or being run by a delivery of their own)."""
+    if not job_ids:
+        return []
+    with engine_for(database_url).begin() as conn:
+        rows = conn.execute(_CLAIM_QUEUED, {"job_ids": job_ids, "now": utcnow()}).all()
+    found = {
+        row.id: Joined(
+            Claimed(id=row.id, host=row.host, target=row.target, actor=row.actor, attempts=row.attempts),
+            row.action,
+            dict(row.params),
+        )
+        for row in rows
+        if row.host == host
+    }
+    return [found[i] for i in job_ids if i in found]
+
+
+@dataclass(frozen=True)
+class Finished:
+    job: Claimed
+    action: str
+    result: str | None
+    error: str | None
+
+    @property
+    def state(self) -> str:
+        return "failed" if self.error is not None else "succeeded"
+
+    def ended(self) -> Ended:
+        j = self.job
+        return Ended(j.id, self.state, self.action, j.target, j.actor, self.result, self.error)
+
+
+def finish_all(database_url: str, finished: list[Finished]) -> None:
+    """Record the outcomes of a change set's jobs and their audit entries in one transaction."""
+    now = utcnow()
+    with engine_for(database_url).begin() as conn:
+        conn.execute(
+            _FINISH,
+            [
+                {"job_id": f.job.id, "state": f.state, "result": f.result, "error": f.error,
+                 "finished_at": now, "announced": False}
+                for f in finished
+            ],
+        )  # fmt: skip
+        conn.execute(_AUDIT_ENTRY, [_audit_row(f) for f in finished])
+
+
+def _audit_row(f: Finished) -> dict[str, Any]:
+    detail = f.error if f.error is not None else f.result
+    j = f.job
+    return {"actor": j.actor, "action": f.action, "target": j.target, "host": j.host, "outcome": f.state,
+            "detail": detail, "job_id": j.id}  # fmt: skip
+
+
+def announced_all(database_url: str, job_ids: list[str]) -> None:
+    """The final events of these jobs are in the event log."""
+    if job_ids:
+        with engine_for(database_url).begin() as conn:
+            conn.execute(_ANNOUNCED_ALL, {"job_ids": job_ids})
 
 
 def finish(database_url: str, job: Claimed, action: str, *, result: str | None, error: str | None) -> str:

@@ -23,7 +23,7 @@ from redis.exceptions import NoScriptError
 
 from services.common import keys
 from services.common.events import Publisher, body
-from services.worker.hostfiles import parse, read_files
+from services.worker.hostfiles import Record, parse, read_files
 
 Records = dict[str, dict[str, Any]]
 
@@ -72,6 +72,7 @@ class _Written:
     digest: bytes
     users: Records
     groups: Records
+    info: bytes
 
 
 # Per host, the model this process last wrote. A job's refresh compares the files it has
@@ -81,6 +82,10 @@ class _Written:
 _written: dict[str, _Written] = {}
 
 
+# Who made a change: (job, actor), or None for a change made outside WMI2.
+Maker = tuple[str | None, str | None] | None
+
+
 def _store(
     client: redis.Redis,
     publisher: Publisher,
@@ -88,10 +93,10 @@ def _store(
     changes: list[Change],
     info: bytes,
     digest: bytes,
-    events: tuple[str | None, str | None] | None,
+    makers: list[Maker] | None,
     writer_done: bool = False,
 ) -> None:
-    """Store what changed, the files' digest and (given ``events``: job, actor) the events.
+    """Store what changed, the files' digest and (given ``makers``, one per change) the events.
 
     One transaction: one round trip, and a reader never finds the model changed without
     its events in the log, nor the other way round.
@@ -111,13 +116,12 @@ def _store(
     if writer_done:
         pipe.delete(keys.host_writer(host))
     queued = []
-    if events is not None:
-        job, actor = events
-        for change in changes:
-            data = change.data if job else {**change.data, "external": True}
-            raw = body(change.type, host, data, job=job, actor=actor)
-            publisher.queue(pipe, raw)
-            queued.append(raw)
+    for change, maker in zip(changes, makers or [], strict=False):
+        job, actor = maker or (None, None)
+        data = change.data if job else {**change.data, "external": True}
+        raw = body(change.type, host, data, job=job, actor=actor)
+        publisher.queue(pipe, raw)
+        queued.append(raw)
     results = pipe.execute(raise_on_error=False)
     published = results[len(results) - len(queued) :] if queued else []
     for raw, result in zip(queued, published, strict=True):
@@ -192,7 +196,63 @@ def refresh(
     accounts = parse(files, host)
     changes = _order(accounts.users, accounts.groups, old_users, old_groups)
     info = accounts.info.model_dump_json().encode()
-    events = (job, actor) if old_users else None
-    _store(client, publisher, host, changes, info, files.digest, events, writer_done)
-    _written[host] = _Written(files.digest, accounts.users, accounts.groups)
+    makers: list[Maker] | None = [(job, actor)] * len(changes) if old_users else None
+    _store(client, publisher, host, changes, info, files.digest, makers, writer_done)
+    _written[host] = _Written(files.digest, accounts.users, accounts.groups, info)
     return changes if old_users else []
+
+
+def _touched(old: Records, new: dict[str, Record | None]) -> Records:
+    """``old`` with the records of ``new`` put in (None: removed)."""
+    merged = dict(old)
+    for name, record in new.items():
+        if record is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = record
+    return merged
+
+
+def store_own(
+    client: redis.Redis,
+    publisher: Publisher,
+    host: str,
+    own: OwnChanges,
+) -> list[Change] | None:
+    """Store and publish a change set's own changes from the records it made (see
+    :mod:`ownchanges`), each under the first job that touched its name; None when the
+    model in Redis is not the one this process wrote last (the caller then re-reads)."""
+    written = _written.get(host)
+    stored, present = _stored(client, host)
+    if written is None or not present or stored != written.digest:
+        return None
+    users = _touched(written.users, own.users)
+    groups = _touched(written.groups, own.groups)
+    changes = _order(
+        {k: users[k] for k in own.users if k in users},
+        {k: groups[k] for k in own.groups if k in groups},
+        {k: written.users[k] for k in own.users if k in written.users},
+        {k: written.groups[k] for k in own.groups if k in written.groups},
+    )
+    makers: list[Maker] = [own.maker_of(change) for change in changes]
+    _store(client, publisher, host, changes, written.info, own.digest, makers, writer_done=True)
+    _written[host] = _Written(own.digest, users, groups, written.info)
+    return changes
+
+
+@dataclass(frozen=True)
+class OwnChanges:
+    """What a change set touched: the new records (None: gone), the files' new digest, and
+    for each name the job (and its actor) that touched it first."""
+
+    users: dict[str, Record | None]
+    groups: dict[str, Record | None]
+    digest: bytes
+    user_makers: dict[str, tuple[str, str | None]]
+    group_makers: dict[str, tuple[str, str | None]]
+
+    def maker_of(self, change: Change) -> Maker:
+        kind = change.type.partition(".")[0]
+        if kind == "user":
+            return self.user_makers.get(change.data["login"])
+        return self.group_makers.get(change.data["name"])

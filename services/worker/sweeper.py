@@ -43,7 +43,7 @@ INTERVAL = 2.0
 ANNOUNCE_AFTER = 30.0
 
 
-def _job_id(payload: Any) -> str | None:
+def job_id_of(payload: Any) -> str | None:
     headers = payload.get("headers") if isinstance(payload, dict) else None
     found = headers.get("id") if isinstance(headers, dict) else None
     return found if isinstance(found, str) else None
@@ -55,11 +55,11 @@ def in_broker(app: Celery, queue: str) -> set[str]:
     with app.connection_for_write() as connection:
         channel: Any = connection.default_channel
         for raw in channel.client.lrange(queue, 0, -1):
-            found.add(_job_id(json.loads(raw)) or "")
+            found.add(job_id_of(json.loads(raw)) or "")
         for raw in channel.client.hvals(channel.unacked_key):
             payload, _exchange, routing_key = json.loads(raw)
             if routing_key == queue:
-                found.add(_job_id(payload) or "")
+                found.add(job_id_of(payload) or "")
     return found
 
 

@@ -1,0 +1,320 @@
+"""The four account files held in memory for a change set, and written back all or nothing.
+
+Read under :func:`services.worker.pwlock.locked`, edited line by line, written back under the
+same lock: each changed file is written whole to a new file, synced and renamed over the
+old one, after its previous contents are kept as ``FILE-`` (as the tools keep them).
+
+Four renames are not one: a process killed between two of them would leave, say, a user in
+passwd and not yet in shadow. So the new files are all written and synced first, then a
+journal naming them, then the renames; whoever takes the lock next finishes the renames of
+a journal it finds (:func:`recover`), unless the file a rename would replace is no longer
+the one the journal saw (a tool changed it meanwhile: the journal's file is then dropped,
+and the tools' own ``pwck`` says what is left).
+
+Bytes that are not UTF-8 round-trip unchanged (``surrogateescape``): WMI2 rewrites a line
+it changes, never one it does not.
+
+Between two change sets the files are kept in memory, keyed by each file's identity
+(device, inode, size, mtime): a set that finds them as it left them reads nothing, which is
+what keeps a change's cost flat however many accounts the host holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+log = logging.getLogger(__name__)
+
+FILES = ("passwd", "shadow", "group", "gshadow")
+JOURNAL = ".wmi2-journal"
+NEW_SUFFIX = ".wmi2-new"
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"
+
+Identity = tuple[int, int, int, int]
+
+
+def _identity(path: Path) -> Identity | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def holds_account(line: str) -> bool:
+    # Blank lines, comments and NIS entries ('+'/'-') hold no account of this host.
+    return bool(line.strip()) and not line.startswith(("#", "+", "-"))
+
+
+@dataclass
+class Table:
+    """One account file as lines, with the position of each name's first line.
+
+    Every edit is undoable (:meth:`savepoint`, :meth:`rollback`): a change that fails half
+    way through leaves the table as it found it, whatever it had already edited.
+    """
+
+    name: str
+    lines: list[str | None]
+    index: dict[str, int]
+    raw: bytes
+    changed: bool = False
+    _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def parse(cls, name: str, raw: bytes) -> Table:
+        text = raw.decode(ENCODING, ERRORS)
+        lines: list[str | None] = list(text.split("\n"))
+        if lines and lines[-1] == "":
+            lines.pop()
+        index: dict[str, int] = {}
+        for position, line in enumerate(lines):
+            if line is not None and holds_account(line):
+                index.setdefault(line.split(":", 1)[0], position)
+        return cls(name=name, lines=lines, index=index, raw=raw)
+
+    def get(self, key: str) -> list[str] | None:
+        position = self.index.get(key)
+        line = self.lines[position] if position is not None else None
+        return line.split(":") if line is not None else None
+
+    def put(self, key: str, fields: list[str]) -> None:
+        """Replace ``key``'s line, or add it at the end."""
+        line = ":".join(fields)
+        position = self.index.get(key)
+        if position is None:
+            self.lines.append(line)
+            self.index[key] = len(self.lines) - 1
+            self._undo.append(lambda: self._unappend(key))
+        else:
+            old = self.lines[position]
+            self.lines[position] = line
+            self._undo.append(lambda: self._restore(position, old))
+        self.changed = True
+
+    def remove(self, key: str) -> None:
+        position = self.index.pop(key, None)
+        if position is None:
+            return
+        old = self.lines[position]
+        self.lines[position] = None
+        self._undo.append(lambda: self._unremove(key, position, old))
+        self.changed = True
+
+    def keys(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def rows(self) -> Iterator[list[str]]:
+        for position in self.index.values():
+            line = self.lines[position]
+            if line is not None:
+                yield line.split(":")
+
+    def savepoint(self) -> int:
+        return len(self._undo)
+
+    def rollback(self, savepoint: int) -> None:
+        while len(self._undo) > savepoint:
+            self._undo.pop()()
+
+    def settle(self) -> None:
+        """Forget the undo log: what is in memory now is what was written."""
+        self._undo.clear()
+
+    def text(self) -> bytes:
+        kept = [line for line in self.lines if line is not None]
+        return ("\n".join(kept) + "\n").encode(ENCODING, ERRORS) if kept else b""
+
+    def _unappend(self, key: str) -> None:
+        self.lines.pop()
+        del self.index[key]
+
+    def _restore(self, position: int, old: str | None) -> None:
+        self.lines[position] = old
+
+    def _unremove(self, key: str, position: int, old: str | None) -> None:
+        self.lines[position] = old
+        self.index[key] = position
+
+
+@dataclass
+class AccountFiles:
+    """passwd, shadow, group and gshadow of one root, as read under the lock."""
+
+    etc: Path
+    tables: dict[str, Table]
+    identities: dict[str, Identity | None]
+    # The edits' lookups by id and by membership (services.worker.edits.Index), built on
+    # first use and kept with the files; dropped by a rollback, which they do not follow.
+    index: Any = None
+
+    @property
+    def passwd(self) -> Table:
+        return self.tables["passwd"]
+
+    @property
+    def shadow(self) -> Table:
+        return self.tables["shadow"]
+
+    @property
+    def group(self) -> Table:
+        return self.tables["group"]
+
+    @property
+    def gshadow(self) -> Table:
+        return self.tables["gshadow"]
+
+    def savepoint(self) -> dict[str, int]:
+        return {name: table.savepoint() for name, table in self.tables.items()}
+
+    def rollback(self, savepoint: dict[str, int]) -> None:
+        for name, table in self.tables.items():
+            table.rollback(savepoint[name])
+        self.index = None
+
+
+# The files of each root as this process last read or wrote them.
+_kept: dict[Path, AccountFiles] = {}
+
+
+def read(etc: Path) -> AccountFiles:
+    """The files of ``etc``; call holding their lock. Unchanged since this process last wrote
+    or read them, they come from memory."""
+    identities = {name: _identity(etc / name) for name in FILES}
+    kept = _kept.get(etc)
+    if (
+        kept is not None
+        and kept.identities == identities
+        and not any(t.changed for t in kept.tables.values())
+    ):
+        return kept
+    tables = {}
+    for name in FILES:
+        try:
+            raw = (etc / name).read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        tables[name] = Table.parse(name, raw)
+    files = AccountFiles(etc=etc, tables=tables, identities=identities)
+    _kept[etc] = files
+    return files
+
+
+def forget(etc: Path) -> None:
+    """Drop what is kept of ``etc``: the next read reads the files."""
+    _kept.pop(etc, None)
+
+
+def _write_new(path: Path, data: bytes, like: os.stat_result | None) -> None:
+    """``data`` in a new file at ``path``, synced, with the mode and owner of ``like``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        if like is not None:
+            os.fchown(fd, like.st_uid, like.st_gid)
+            os.fchmod(fd, like.st_mode & 0o7777)
+        else:
+            os.fchmod(fd, 0o644)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_dir(etc: Path) -> None:
+    fd = os.open(etc, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
+
+
+def write(files: AccountFiles) -> list[str]:
+    """Write the changed files back, all or nothing (see the module's docstring); their names."""
+    etc = files.etc
+    changed = [name for name in FILES if files.tables[name].changed]
+    if not changed:
+        return []
+    planned, texts = [], {}
+    for name in changed:
+        table, path = files.tables[name], etc / name
+        like, texts[name] = _stat(path), table.text()
+        _write_new(etc / f"{name}-{NEW_SUFFIX}", table.raw, like)
+        _write_new(etc / f"{name}{NEW_SUFFIX}", texts[name], like)
+        planned.append({"file": name, "replaces": list(files.identities[name] or ())})
+    _write_new(etc / JOURNAL, orjson.dumps(planned), None)
+    _sync_dir(etc)
+    for name in changed:
+        _put_in_place(etc, name)
+    _sync_dir(etc)
+    (etc / JOURNAL).unlink()
+    _settle(files, texts)
+    return changed
+
+
+def _put_in_place(etc: Path, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(etc / f"{name}-{NEW_SUFFIX}", etc / f"{name}-")
+    os.replace(etc / f"{name}{NEW_SUFFIX}", etc / name)
+
+
+def _settle(files: AccountFiles, texts: dict[str, bytes]) -> None:
+    """What is in memory is now what the files hold: note it, and the files' identities."""
+    for name, text in texts.items():
+        table = files.tables[name]
+        if None in table.lines:  # a line was removed: positions move, so index again
+            files.tables[name] = Table.parse(name, text)
+        else:
+            table.raw, table.changed = text, False
+            table.settle()
+    files.identities = {name: _identity(files.etc / name) for name in FILES}
+    _kept[files.etc] = files
+
+
+def recover(etc: Path) -> list[str]:
+    """Under the lock: finish the renames of a change set cut off half way; what was finished.
+
+    A file the journal planned to replace but that changed since (a tool wrote it after
+    the lock was freed by the death of its holder) is not replaced: the newer file wins.
+    """
+    journal = etc / JOURNAL
+    try:
+        planned = orjson.loads(journal.read_bytes())
+    except FileNotFoundError:
+        return []
+    except orjson.JSONDecodeError:
+        planned = []  # cut off while written: no rename had begun
+    finished = []
+    for entry in planned:
+        name = entry.get("file")
+        if name not in FILES or not (etc / f"{name}{NEW_SUFFIX}").exists():
+            continue  # renamed already
+        if list(_identity(etc / name) or ()) != entry.get("replaces"):
+            log.warning("%s changed after a change set was cut off: its new version is dropped", etc / name)
+            continue
+        _put_in_place(etc, name)
+        finished.append(name)
+    for name in FILES:
+        for leftover in (etc / f"{name}{NEW_SUFFIX}", etc / f"{name}-{NEW_SUFFIX}"):
+            leftover.unlink(missing_ok=True)
+    _sync_dir(etc)
+    journal.unlink()
+    forget(etc)
+    return finished
