@@ -12,8 +12,6 @@ import orjson
 from services.common import keys
 from tests.support.api_app import HOST, ApiWorld, queued_messages, write_read_model
 
-pytest_plugins = ["tests.support.api_fixtures"]
-
 OTHER = "beta"
 SEEN = "2026-05-01T12:00:00+00:00"
 
@@ -86,19 +84,18 @@ def test_one_host_lists_itself(api: ApiWorld) -> None:
                     "unreadable": []}  # fmt: skip
 
 
-def test_the_drift_view_over_hand_written_hosts(api: ApiWorld) -> None:
-    write_read_model(api.redis, OTHER)
-    bob = orjson.loads(api.redis.hget(keys.host_users(OTHER), "bob") or b"{}")
-    api.redis.hset(keys.host_users(OTHER), "bob", orjson.dumps({**bob, "uid": 2001, "groups": ["audio"]}))
-    api.redis.hdel(keys.host_users(OTHER), "alice")
-    _beating(api, OTHER)
-    view = api.viewer().get("/api/v1/fleet/users").json()
-    assert [h["name"] for h in view["hosts"]] == [HOST, OTHER]
-    rows = {row["login"]: row for row in view["users"]}
-    assert sorted(rows) == ["alice", "bob"], "system accounts are left out"
-    assert rows["bob"]["differs"] == ["uid", "groups"] and rows["bob"]["missing"] == []
-    assert rows["alice"]["missing"] == [OTHER] and rows["alice"]["differs"] == []
-    differing = api.viewer().get("/api/v1/fleet/users", params={"differing": True}).json()["users"]
-    assert [r["login"] for r in differing] == ["alice", "bob"]
-    with_system = api.viewer().get("/api/v1/fleet/users", params={"system": True}).json()["users"]
-    assert "root" in [r["login"] for r in with_system]
+def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
+    viewer = api.viewer()
+    users, groups = api.redis.hlen(keys.host_users(HOST)), api.redis.hlen(keys.host_groups(HOST))
+    never = {"name": HOST, "online": False, "last_seen": None, "users": users, "groups": groups,
+             "unreadable": []}  # fmt: skip
+    assert viewer.get("/api/v1/hosts").json() == [never]
+    seen, before = "2026-01-01T00:00:00.500000+00:00", "2025-12-31T23:00:00+00:00"
+    api.redis.hset(keys.HOSTS, mapping={HOST: orjson.dumps({"last_seen": seen}),
+                                        "other": orjson.dumps({"last_seen": before})})  # fmt: skip
+    api.redis.set(keys.host_heartbeat(HOST), seen, ex=10)
+    hosts = viewer.get("/api/v1/hosts").json()
+    assert hosts == [
+        {**never, "online": True, "last_seen": seen},
+        {"name": "other", "online": False, "last_seen": before, "users": 0, "groups": 0, "unreadable": []},
+    ]

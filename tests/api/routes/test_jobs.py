@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 import crypt_r
-import httpx
 import orjson
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from services.api.core.jobs import JobQueue, broker_url
-from services.api.main import create_app
 from services.common import keys, tasks
 from services.common.accounts import Group
 from services.common.db import AuditEntry, Job, utcnow
-from services.common.sessions import COOKIE
-from tests.support.api_app import ADMIN, HOST, ApiWorld, queued_messages, session_cookie
-from tests.support.ports import free_port
+from tests.support.api_app import ADMIN, HOST, ApiWorld, queued_messages
 from tests.support.redis_dump import redis_dump
-from tests.support.redis_server import RedisServer
-from tests.support.wait import wait_for
-
-pytest_plugins = ["tests.support.api_fixtures"]
 
 PASSWORD = "Tr0ub4dor&3-api-marker"
 
@@ -217,92 +202,6 @@ def test_jobs_are_listed_newest_first_with_paging_and_a_state_filter(api: ApiWor
     assert missing.status_code == 404 and missing.json()["detail"] == f"There is no job {NO_JOB!r}."
 
 
-@contextmanager
-def serving(app: FastAPI) -> Iterator[httpx.Client]:
-    """An app served by uvicorn on a thread of this process, so that the test can reach into it."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: server.started, timeout=30, what="uvicorn on a thread")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-def test_a_broker_that_cannot_be_reached_answers_503_and_fails_the_job(api: ApiWorld) -> None:
-    """In process, to point the producer at a dead broker while Redis itself stays up."""
-    app = create_app(api.settings)
-    app.state.job_queue = JobQueue("redis://127.0.0.1:1/0", visibility_timeout=60)
-    with serving(app) as client:
-        login = client.post("/api/v1/session", json={"login": ADMIN[0], "password": ADMIN[1]})
-        client.headers.update({"Cookie": f"{COOKIE}={session_cookie(login)}",
-                               "X-CSRF-Token": login.json()["csrf_token"]})  # fmt: skip
-        started = time.monotonic()
-        response = client.post("/api/v1/users/alice/lock")
-        elapsed = time.monotonic() - started
-    assert response.status_code == 503 and "could not be reached" in response.json()["detail"]
-    assert elapsed < 5
-    [job] = api.admin().get("/api/v1/jobs").json()
-    assert job["state"] == "failed" and "could not be reached" in job["error"] and job["finished_at"]
-    assert [e["type"] for e in _events(api)] == ["job.queued", "job.failed"]
-    assert queued_messages(api.redis) == []
-
-
-def test_a_redis_that_cannot_be_reached_answers_503(api: ApiWorld, redis_server: RedisServer) -> None:
-    admin = api.admin()
-    redis_server.stop()
-    try:
-        for response in (admin.get("/api/v1/users"), admin.post("/api/v1/users/alice/lock")):
-            assert response.status_code == 503 and "Redis cannot be reached" in response.json()["detail"]
-        assert admin.get("/api/v1/health").status_code == 200
-    finally:
-        redis_server.start()
-    assert api.recorded().jobs == 0
-    assert wait_for(lambda: admin.get("/api/v1/users").status_code == 200, timeout=30, what="recovery")
-
-
-def test_broker_url_spells_a_unix_socket_the_kombu_way() -> None:
-    assert broker_url("unix:///var/wmi/redis.sock") == "redis+socket:///var/wmi/redis.sock"
-    assert broker_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
-
-
-def test_users_and_groups_come_from_the_read_model(api: ApiWorld) -> None:
-    viewer = api.viewer()
-    users = viewer.get("/api/v1/users").json()
-    assert [u["login"] for u in users] == ["alice", "bob"]
-    assert set(users[0]) == {"login", "uid", "gid", "primary_group", "full_name", "home", "shell", "groups",
-                             "locked", "has_password", "last_change", "system"}  # fmt: skip
-    everyone = [u["login"] for u in viewer.get("/api/v1/users", params={"system": True}).json()]
-    assert "root" in everyone and everyone == sorted(everyone)
-    assert viewer.get("/api/v1/users/root").json()["uid"] == 0
-    assert viewer.get("/api/v1/users/nobody-here").status_code == 404
-    assert [g["name"] for g in viewer.get("/api/v1/groups").json()] == ["alice", "bob", "devs"]
-    assert "sudo" in [g["name"] for g in viewer.get("/api/v1/groups", params={"system": True}).json()]
-    assert viewer.get("/api/v1/groups/devs").json()["members"] == ["alice"]
-    assert viewer.get("/api/v1/groups/nope").status_code == 404
-
-
-def test_hosts_are_online_while_their_heartbeat_lives(api: ApiWorld) -> None:
-    viewer = api.viewer()
-    users, groups = api.redis.hlen(keys.host_users(HOST)), api.redis.hlen(keys.host_groups(HOST))
-    never = {"name": HOST, "online": False, "last_seen": None, "users": users, "groups": groups,
-             "unreadable": []}  # fmt: skip
-    assert viewer.get("/api/v1/hosts").json() == [never]
-    seen, before = "2026-01-01T00:00:00.500000+00:00", "2025-12-31T23:00:00+00:00"
-    api.redis.hset(keys.HOSTS, mapping={HOST: orjson.dumps({"last_seen": seen}),
-                                        "other": orjson.dumps({"last_seen": before})})  # fmt: skip
-    api.redis.set(keys.host_heartbeat(HOST), seen, ex=10)
-    hosts = viewer.get("/api/v1/hosts").json()
-    assert hosts == [
-        {**never, "online": True, "last_seen": seen},
-        {"name": "other", "online": False, "last_seen": before, "users": 0, "groups": 0, "unreadable": []},
-    ]
-
-
 # --- a stuck job shown as such; a queued job cancelled, a failed or cancelled one retried -------------
 
 
@@ -457,39 +356,6 @@ def test_a_retry_is_checked_against_the_host_as_it_is_now(api: ApiWorld) -> None
     offline = admin.post(f"/api/v1/jobs/{job_id}/retry")
     assert offline.status_code == 409 and "offline" in offline.json()["detail"]
     assert api.recorded().jobs == 1
-
-
-def test_the_jobs_pages_show_the_flag_and_the_controls_and_their_plain_forms_work(api: ApiWorld) -> None:
-    admin, viewer = api.admin(), api.viewer()
-    stuck, failed = _lock(api), _lock(api, "bob")
-    _set_job(api, stuck, created_at=utcnow() - timedelta(minutes=3))
-    _set_job(api, failed, state="failed", error="boom")
-    page = admin.get("/jobs/").text
-    # One badge shown (the other is the hidden one of the row template the script stamps).
-    shown_badge = 'title="Queued for longer than 30 s: is the host&#39;s worker running?">stuck'
-    assert page.count(shown_badge) == 1
-    assert "queued 3 min ago" in page
-    assert f'action="/jobs/{stuck}/cancel"' in page and f'action="/jobs/{failed}/retry"' in page
-    assert 'data-api="/api/v1/jobs/" ' not in page  # the stamped rows' forms get theirs from the script
-    for path in ("/jobs/", f"/jobs/{stuck}/"):
-        shown = viewer.get(path).text
-        assert "/cancel" not in shown and "/retry" not in shown and "stuck" in shown, path
-
-    token = {"csrf_token": admin.headers["X-CSRF-Token"]}
-    viewer_token = {"csrf_token": viewer.headers["X-CSRF-Token"]}
-    assert viewer.post(f"/jobs/{stuck}/cancel", data=viewer_token).status_code == 403
-    assert admin.post(f"/jobs/{stuck}/cancel", data={}).status_code == 403
-    cancelled = admin.post(f"/jobs/{stuck}/cancel", data=token)
-    assert cancelled.status_code == 303 and cancelled.headers["location"] == f"/jobs/{stuck}/"
-    assert api.job(stuck).state == "cancelled"  # type: ignore[union-attr]
-    again = admin.post(f"/jobs/{stuck}/cancel", data=token)
-    assert again.status_code == 409 and "only a queued job can be cancelled" in again.text
-    retried = admin.post(f"/jobs/{failed}/retry", data=token)
-    assert retried.status_code == 303
-    new_id = retried.headers["location"].split("/")[2]
-    assert new_id != failed and api.job(new_id).action == "user.lock"  # type: ignore[union-attr]
-    job_page = admin.get(f"/jobs/{new_id}/").text
-    assert "Job user.lock bob" in job_page and f'action="/jobs/{new_id}/cancel"' in job_page
 
 
 @pytest.mark.parametrize("job_id", ["x" * 5000, "nul\x00id", "ABCDEF0123456789ABCDEF0123456789"])

@@ -1,4 +1,5 @@
-"""Bad input: a 4xx with a sentence a person understands, and nothing recorded, published or enqueued."""
+"""Bad input: a 4xx with a sentence a person understands, and nothing recorded, published or enqueued;
+on a real sandbox host, its files byte-identical."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.support.api_app import ApiWorld
-
-pytest_plugins = ["tests.support.api_fixtures"]
+from tests.support.inprocess import Host
+from tests.support.sandbox_files import snapshot
 
 USERS = "/api/v1/users"
 GROUPS = "/api/v1/groups"
@@ -129,3 +130,74 @@ def test_a_host_never_read_cannot_be_changed(api: ApiWorld) -> None:
     response = admin.post(USERS, json={"login": "zoe"})
     assert response.status_code == 503 and "worker running" in response.json()["detail"]
     assert api.recorded() == before
+
+
+# --- the same refusals on a host read from real files (was tests/test_invalid_input.py) ----------
+
+LONG = "x" * 10_000
+ON_A_SANDBOX: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/api/v1/users", {"json": {"login": "-rf"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "root"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "a:b"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "$(reboot)"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "a" * 33}}),
+    ("POST", "/api/v1/users", {"json": {"login": "élodie"}}),
+    ("POST", "/api/v1/users", {"json": {"login": ""}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "shell": "/bin/zsh"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "full_name": LONG}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "groups": ["no-such-group"]}}),
+    ("POST", "/api/v1/users", {"json": {"login": "Zoe"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "1zoe"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "full_name": "Zoe:0:0"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "full_name": "Zoe\nroot::0:0::/:/bin/sh"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "full_name": "Zoe,Room 4"}}),
+    ("POST", "/api/v1/users", {"json": {"full_name": "No Login"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "uid": 0}}),
+    ("POST", "/api/v1/users", {"json": {"login": 123}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "create_home": "maybe"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zoe", "password": ""}}),
+    ("POST", "/api/v1/users", {"json": {"login": "zo e"}}),
+    ("POST", "/api/v1/users", {"json": {"login": "../etc"}}),
+    ("POST", "/api/v1/users", {"content": b"not json", "headers": {"Content-Type": "application/json"}}),
+    ("PATCH", "/api/v1/users/no-such-user", {"json": {"full_name": "X"}}),
+    ("PATCH", "/api/v1/users/root", {"json": {"shell": "/bin/false"}}),
+    ("PATCH", "/api/v1/users/root", {"json": {"groups_add": ["no-such-group"]}}),
+    ("POST", "/api/v1/users/no-such-user/password", {"json": {"password": "s3cret-enough"}}),
+    ("POST", "/api/v1/users/root/password", {"json": {"password": "p" * 2000}}),
+    ("POST", "/api/v1/users/no-such-user/lock", {}),
+    ("POST", "/api/v1/users/root/unlock", {}),
+    ("DELETE", "/api/v1/users/no-such-user", {}),
+    ("DELETE", "/api/v1/users/daemon", {"params": {"home": "burn"}}),
+    ("POST", "/api/v1/groups", {"json": {"name": "-g"}}),
+    ("POST", "/api/v1/groups", {"json": {"name": "users"}}),
+    ("POST", "/api/v1/groups", {"json": {"name": "lab", "gid": "abc"}}),
+    ("POST", "/api/v1/groups", {"json": {"name": "lab", "gid": 100}}),
+    ("POST", "/api/v1/groups", {"json": {"name": "lab", "gid": -5}}),
+    ("POST", "/api/v1/groups", {"json": {"name": "lab;rm"}}),
+    ("DELETE", "/api/v1/groups/no-such-group", {}),
+    ("POST", "/api/v1/groups/users/members", {"json": {"logins": ["no-such-user"]}}),
+    ("POST", "/api/v1/groups/no-such-group/members", {"json": {"logins": ["root"]}}),
+    ("POST", "/api/v1/groups/users/members", {"json": {"logins": []}}),
+    ("DELETE", "/api/v1/groups/users/members", {"json": {"logins": ["-rf"]}}),
+]
+
+
+def test_there_are_at_least_thirty_cases_on_a_sandbox() -> None:
+    assert len(ON_A_SANDBOX) >= 30
+
+
+def test_bad_input_is_refused_and_changes_nothing_on_a_sandbox(host: Host) -> None:
+    """Against a host read by its worker from real files: the sandbox stays byte-identical."""
+    admin, sysroot = host.api.admin(), host.sysroot
+    before = snapshot(sysroot)
+    wrong = []
+    for method, url, kwargs in ON_A_SANDBOX:
+        response = admin.request(method, url, **kwargs)
+        is_json = response.headers.get("content-type") == "application/json"
+        detail = response.json().get("detail") if is_json else None
+        if not (400 <= response.status_code < 500 and isinstance(detail, str) and len(detail) > 10):
+            wrong.append(f"{method} {url} {kwargs}: {response.status_code} {response.text[:200]}")
+    assert not wrong, "\n".join(wrong)
+    assert admin.get("/api/v1/jobs").json() == []
+    assert host.worker.run_queued() == [], "nothing was sent to the worker"
+    assert snapshot(sysroot) == before

@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.api_app import HOST, ApiWorld
 
-pytest_plugins = ["tests.support.api_fixtures"]
-
 Call = tuple[str, str, dict[str, Any]]
 
 READS: list[Call] = [
