@@ -248,9 +248,8 @@ def user_delete(files: AccountFiles, ctx: Context, p: actions.UserDelete) -> Don
     login = check_name(p.login)
     entry = _user(files, login, "userdel")
     d = ctx.defaults
-    if not ctx.manage_system_accounts and (
-        not entry[2].isdigit() or accounts.system_uid(int(entry[2]), d.uid_min, d.uid_max)
-    ):
+    # Never, whatever the setting: deleting a package's account breaks the package.
+    if not entry[2].isdigit() or accounts.system_uid(int(entry[2]), d.uid_min, d.uid_max):
         raise ToolError(accounts.system_deletion_refusal(login))
     home = entry[5]
     # Checked before anything changes: a home that is a link, or outside the home base, is refused.

@@ -9,8 +9,8 @@ change runs, the worker checks what can be checked cheaply (free space and inode
 writable) and refuses the change at once with a sentence that says what to fix.
 
 Each host here is a real filesystem: a small tmpfs mounted under the test's directory,
-filled or made read-only, then unmounted. Nothing is mocked; the one spy counts the tools
-run, calling the real ones.
+filled or made read-only, then unmounted. Nothing is mocked; the one spy counts the takings
+of the account files' lock, taking it for real.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 
 from services.common import actions
 from services.common.actions import Action
-from services.worker import shadow
+from services.worker import pwlock
 from services.worker.apply import Host, apply
 from services.worker.sandbox import init_sandbox
 from services.worker.shadow import ToolError
@@ -75,15 +75,15 @@ def sysroot(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture
 def tools_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The name of every tool run in this process, each still run for real."""
+    """Each time this process took the account files' lock (to write them), still taken for real."""
     ran: list[str] = []
-    real = shadow.run
+    real = pwlock.locked
 
-    def counted(tool: str, *args: Any, **kwargs: Any) -> str:
-        ran.append(tool)
-        return real(tool, *args, **kwargs)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        ran.append("locked")
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(shadow, "run", counted)
+    monkeypatch.setattr(pwlock, "locked", counted)
     return ran
 
 
@@ -153,7 +153,7 @@ def test_a_full_home_base_refuses_only_new_homes(tmp_path: Path, tools_run: list
         assert change(root, Action.USER_CREATE, login="bob", create_home=False) == (
             "User bob created, without a home"
         )
-        assert tools_run == ["useradd"]
+        assert tools_run == ["locked"]
 
 
 def test_a_worker_fails_each_job_at_once_and_the_queue_moves_on(

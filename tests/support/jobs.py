@@ -46,7 +46,7 @@ class Jobs:
         )
 
     def run(self, action: str, target: str, params: dict[str, Any]) -> str:
-        job_id = self.create(action, target)
+        job_id = self.create(action, target, params=params)
         self.send(job_id, action, params)
         return job_id
 
