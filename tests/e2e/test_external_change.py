@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import httpx
 
 from tests.support.sse import EventCollector
+from tests.support.stack import Stack
 from tests.support.wait import wait_for
 
+pytest_plugins = ["tests.support.web_fixtures"]
 
-def test_useradd_behind_our_back_becomes_user_created(admin: httpx.Client, sysroot: Path) -> None:
+
+def test_useradd_behind_our_back_becomes_user_created(admin: httpx.Client, stack: Stack) -> None:
+    sysroot = stack.sysroot
     with EventCollector(admin) as stream:
         command = ["useradd", "--prefix", str(sysroot), "-c", "Typed By Hand", "--", "mallory"]
         subprocess.run(command, check=True)
@@ -22,7 +25,8 @@ def test_useradd_behind_our_back_becomes_user_created(admin: httpx.Client, sysro
     assert listed[0]["full_name"] == "Typed By Hand"
 
 
-def test_userdel_behind_our_back_becomes_user_deleted(admin: httpx.Client, sysroot: Path) -> None:
+def test_userdel_behind_our_back_becomes_user_deleted(admin: httpx.Client, stack: Stack) -> None:
+    sysroot = stack.sysroot
     subprocess.run(["useradd", "--prefix", str(sysroot), "--", "oscar"], check=True)
     wait_for(lambda: admin.get("/api/v1/users/oscar").status_code == 200)
     with EventCollector(admin) as stream:

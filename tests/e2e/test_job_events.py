@@ -7,6 +7,9 @@ import httpx
 from services.common.events import id_tuple
 from tests.support.api import run_ok
 from tests.support.sse import EventCollector
+from tests.support.stack import Stack
+
+pytest_plugins = ["tests.support.web_fixtures"]
 
 
 def test_own_request_yields_queued_running_succeeded_and_user_created(admin: httpx.Client) -> None:
@@ -46,5 +49,6 @@ def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(admin: http
         assert types.count("user.created") == 1
 
 
-def test_the_stream_needs_a_session(anonymous: httpx.Client) -> None:
-    assert anonymous.get("/events").status_code == 401
+def test_the_stream_needs_a_session(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.url, verify=False, timeout=30) as anonymous:
+        assert anonymous.get("/events").status_code == 401

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from services.api.core.fleet import drift
 from services.common.events import id_tuple
 from tests.support.api import logged_in_client, run_ok
 from tests.support.fleet import ADMIN, Fleet, tree
@@ -149,23 +148,3 @@ def _run_the_fleet(fleet: Fleet, admin: httpx.Client) -> None:
         assert _host_events(stream, "beta") == ["host.online", "host.offline", "host.online"]
         assert _host_events(stream, "alpha") == ["host.online", "host.offline"]
         assert _host_events(stream, "gamma") == ["host.online"]
-
-
-def test_drift_compares_uid_gid_and_groups_as_sets() -> None:
-    def user(login: str, uid: int, groups: list[str], system: bool = False) -> dict[str, Any]:
-        return {"login": login, "uid": uid, "gid": uid, "primary_group": login, "groups": groups,
-                "system": system}  # fmt: skip
-
-    daemon = user("daemon", 1, [], system=True)
-    view = drift({
-        "a": [user("ann", 1000, ["audio", "video"]), user("bob", 1001, []), daemon],
-        "b": [user("ann", 1000, ["video", "audio"]), user("bob", 1002, ["sudo"]), daemon],
-        "c": [user("ann", 1000, ["audio", "video"]), daemon],
-    })  # fmt: skip
-    rows = {row["login"]: row for row in view}
-    assert sorted(rows) == ["ann", "bob"], "system accounts everywhere are left out by default"
-    assert rows["ann"]["differs"] == [] and rows["ann"]["missing"] == []
-    assert rows["bob"]["differs"] == ["uid", "gid", "groups"] and rows["bob"]["missing"] == ["c"]
-    only = drift({"a": [user("ann", 1000, [])], "b": [user("ann", 1000, [])]}, differing=True)
-    assert only == []
-    assert [r["login"] for r in drift({"a": [user("daemon", 1, [], system=True)]}, system=True)] == ["daemon"]

@@ -53,14 +53,3 @@ def test_up_serves_login_over_https_and_leaves_no_process_after_sigterm(tmp_path
     assert (data_dir / "sysroot" / "etc" / "passwd").exists()
     assert (data_dir / "tls" / "cert.pem").exists()
     assert password not in (data_dir / "wmi2.db").read_bytes().decode("latin-1")
-
-
-def test_up_second_run_keeps_the_first_admin(tmp_path: Path) -> None:
-    """The first admin is made once: a second ``prepare`` prints no new password."""
-    from services.cli.up import prepare
-    from services.common.settings import Settings
-
-    settings = Settings(data_dir=tmp_path / "var", host_name="uphost")
-    first = prepare(settings)
-    assert first
-    assert prepare(settings) is None
