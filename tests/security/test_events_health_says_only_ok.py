@@ -16,7 +16,7 @@ import httpx
 import redis
 
 from services.common.sessions import COOKIE, open_session
-from tests.test_events_service import EventsServer
+from tests.support.events_server import EventsServer
 
 
 def test_anonymous_callers_are_told_only_ok(

@@ -18,7 +18,7 @@ import httpx
 import redis
 
 from services.common.sessions import COOKIE, open_session
-from tests.test_events_service import EventsServer
+from tests.support.events_server import EventsServer
 
 
 def _protected(headers: httpx.Headers, https: bool) -> None:
