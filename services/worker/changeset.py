@@ -143,7 +143,10 @@ def _after(host: Host, ctx: Context, outcome: Outcome) -> None:
     try:
         if done.make_home is not None:
             home = done.make_home
-            homes.make_home(host.sysroot, home.path, home.uid, home.gid, skel=ctx.defaults.skel)
+            try:
+                homes.make_home(host.sysroot, home.path, home.uid, home.gid, skel=ctx.defaults.skel)
+            except homes.HomeExists as exc:
+                done.result = f"{done.result}; {exc}"
         if done.remove_home is not None and done.remove_home.is_dir():
             shutil.rmtree(done.remove_home)
         if done.remove_mail is not None:

@@ -17,6 +17,10 @@ from services.worker import archive, shadow
 DEFAULT_MODE = 0o755
 
 
+class HomeExists(shadow.ToolError):
+    """The home to make is there already (a user deleted keeping it, or made by hand)."""
+
+
 def home_mode(etc: Path) -> int:
     """HOME_MODE of login.defs, else 0777 masked by its UMASK."""
     values: dict[str, str] = {}
@@ -46,7 +50,7 @@ def make_home(sysroot: Path, home: str, uid: int, gid: int, skel: str = "/etc/sk
             f"The home {home!r} is not under {archive.home_base(sysroot)}: WMI2 does not make it."
         )
     if target.exists() or target.is_symlink():
-        raise shadow.ToolError(f"The home {home} exists already: WMI2 does not make it again.")
+        raise HomeExists(f"its home {home} existed already and was left as it was, as useradd leaves it")
     source = sysroot / skel.lstrip("/")
     if source.is_dir():
         shutil.copytree(source, target, symlinks=True)

@@ -155,3 +155,31 @@ def test_the_watcher_and_heartbeat(worker: Service, redis_client: redis.Redis, s
     assert record["pid"] == worker.pid and record["sysroot"] == str(sysroot)
     worker.stop()
     assert not redis_client.exists(keys.host_heartbeat(HOST)), "a clean stop ends the heartbeat at once"
+
+
+def test_jobs_queued_behind_a_running_one_are_applied_together_each_with_its_own_record(
+    worker: Service, jobs: Jobs, redis_client: redis.Redis, sysroot: Path
+) -> None:
+    """Coalescing: the jobs whose messages wait behind the one being delivered are claimed
+    with it and applied as one change set; each keeps its row, audit entry and events, and
+    one that is refused fails alone."""
+    with host_lock(redis_client, HOST):
+        first = jobs.run("user.create", "co_first", {"login": "co_first", "create_home": False})
+        wait_for(lambda: events(redis_client, first), timeout=60, what="the first job running")
+        queued = [
+            jobs.run("user.create", f"co{n}", {"login": f"co{n}", "create_home": False}) for n in range(30)
+        ]
+        queued.append(jobs.run("user.create", "co0", {"login": "co0", "create_home": False}))
+    finished = [jobs.finished(job_id) for job_id in [first, *queued]]
+    assert [j.state for j in finished] == ["succeeded"] * 31 + ["failed"]
+    assert finished[-1].error == "useradd: user 'co0' already exists"
+    # The first ran alone (the rest were not queued yet); the others were claimed in two
+    # statements: the delivered one, then those waiting behind it.
+    assert len({j.started_at for j in finished}) <= 3
+    for n, job_id in enumerate(queued[:30]):
+        assert [a.outcome for a in jobs.audit(job_id)] == ["succeeded"]
+        kinds = [e["type"] for e in events(redis_client, job_id)]
+        assert kinds == ["job.running", "group.created", "user.created", "job.succeeded"], (n, kinds)
+    assert entry(sysroot, "passwd", "co29") is not None
+    # Their messages were taken out of the queue: none is delivered only to be ignored.
+    assert redis_client.llen(keys.host_queue(HOST)) == 0
