@@ -121,34 +121,22 @@ def test_the_users_table_with_2000_users(stack: Stack, context: BrowserContext) 
     assert _rows(page) == 50
     live(page)
 
-    # Filter as you type: each keystroke narrows the same table, no request, no reload.
+    # Filter as you type: the server filters, the page swaps in the rows it renders, no reload.
     page.evaluate("window.notReloaded = true")
     page.get_by_label("Filter").press_sequentially(SOME_USER)
     expect(page.locator("[data-rows] tr")).to_have_count(4)  # karim_roux, karim_roux1, 2, 3
+    expect(page.locator("[data-count]")).to_have_text("4")
     page.get_by_label("Filter").press_sequentially("2")
     expect(page.locator("[data-rows] tr")).to_have_count(1)
     expect(page.locator("[data-rows] tr a")).to_have_text(f"{SOME_USER}2")
     # Kept in the address: a reload (rendered by the server) shows the same.
-    expect(page).to_have_url(f"{stack.url}/users/?q={SOME_USER}2&sort=login")
+    expect(page).to_have_url(f"{stack.url}/users/?sort=login&q={SOME_USER}2")
     page.get_by_label("Filter").fill("")
     expect(page.locator("[data-count]")).to_have_text("2,000")
 
-    # The cost of one keystroke's filtering and rendering, over the 2,000 records.
-    took = page.evaluate("""async () => {
-        const input = document.querySelector('[data-filter]');
-        const start = performance.now();
-        for (const q of ['m', 'ma', 'mar', 'mart', '']) {
-            input.value = q;
-            input.dispatchEvent(new Event('input'));
-            await new Promise(requestAnimationFrame);
-        }
-        return (performance.now() - start) / 5;
-    }""")
-    assert took < 500, f"a keystroke took {took:.0f} ms to filter and render"
-    print(f"filter + render over 2,000 users: {took:.1f} ms per keystroke")
-
     # Sort by column: UID descending puts the last seeded user first.
     page.get_by_role("link", name="UID").click()
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text("UID")
     page.get_by_role("link", name="UID").click()
     expect(page.locator("th[aria-sort=descending]")).to_have_text("UID")
     expect(page.locator("[data-rows] tr").first.locator("[data-text=uid]")).to_have_text("3999")
@@ -156,6 +144,7 @@ def test_the_users_table_with_2000_users(stack: Stack, context: BrowserContext) 
     # Paginate; the server renders the same page on a reload.
     page.get_by_role("link", name="Next ›").click()  # noqa: RUF001 (the page's own typography)
     expect(page.locator("[data-range]")).to_have_text("51–100 of 2,000")  # noqa: RUF001 (the page's own typography)
+    assert page.evaluate("window.notReloaded") is True
     page.reload()
     expect(page.locator("[data-range]")).to_have_text("51–100 of 2,000")  # noqa: RUF001 (the page's own typography)
     expect(page.locator("[data-rows] tr").first.locator("[data-text=uid]")).to_have_text("3949")
@@ -166,6 +155,14 @@ def test_the_users_table_with_2000_users(stack: Stack, context: BrowserContext) 
     expect(page.locator("[data-empty]")).to_be_visible()
     page.get_by_label("Show system accounts").check()
     expect(page.locator("[data-rows] tr a")).to_have_text(["root"])
+
+    # A group's members, its name suggested by the API as it is typed.
+    page.get_by_label("Filter").fill("")
+    page.get_by_label("Group", exact=True).fill("lab")
+    expect(page.locator("#filter-group-options option")).to_have_count(1)
+    expect(page.locator("#filter-group-options option")).to_have_attribute("value", "lab")
+    expect(page.locator("[data-rows] tr")).to_have_count(4)
+    expect(page.locator("[data-count]")).to_have_text("4")
 
 
 def test_every_field_is_labelled_focus_is_visible_and_nothing_scrolls_sideways(

@@ -13,13 +13,15 @@ from typing import Annotated
 
 import redis
 import redis.asyncio
-from fastapi import Depends, HTTPException, Path, Request, Security, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from services.api.core import hosts
 from services.api.core.jobs import JobQueue, Submitter
+from services.api.core.readmodel import ReadModels
+from services.api.schemas import MAX_OFFSET, PAGE_MAX
 from services.common.events import Publisher
 from services.common.sessions import COOKIE, AccountCheck, Session, read_session, read_session_async
 from services.common.settings import Settings
@@ -51,9 +53,16 @@ async def get_async_redis(request: Request) -> redis.asyncio.Redis:
     return client
 
 
+async def get_readmodels(request: Request) -> ReadModels:
+    """The process's decoded read models, reloaded when a host's changes (core.readmodel)."""
+    models: ReadModels = request.app.state.readmodels
+    return models
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 AsyncRedisDep = Annotated[redis.asyncio.Redis, Depends(get_async_redis)]
+ReadModelsDep = Annotated[ReadModels, Depends(get_readmodels)]
 
 
 async def get_db_sessions(request: Request) -> sessionmaker[DbSession]:
@@ -177,7 +186,35 @@ async def get_submitter(
         host=host,
         actor=session.login,
         manage_system_accounts=request.app.state.settings.manage_system_accounts,
+        models=request.app.state.readmodels,
     )
 
 
 SubmitterDep = Annotated[Submitter, Depends(get_submitter)]
+
+
+# --- a page of a list: the same parameters for every list of a host's records ---------------------
+
+Limit = Annotated[
+    int,
+    Query(ge=1, le=PAGE_MAX, description=f"The most records to answer, 1 to {PAGE_MAX}: offset pages on."),
+]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="How many matching records to skip (the page's start).")
+]
+Search = Annotated[
+    str,
+    Query(max_length=200, description="Keep the records holding this text, whatever its case (empty: all)."),
+]
+SystemFilter = Annotated[
+    bool | None,
+    Query(description="true: only system accounts (outside the host's UID_MIN..UID_MAX, and root); "
+          "false: only the others; left out: both."),
+]  # fmt: skip
+GroupFilter = Annotated[
+    str | None,
+    Query(max_length=64, description="Only its members: it lists them, or it is their primary group."),
+]
+LockedFilter = Annotated[
+    bool | None, Query(description="true: only locked accounts; false: only the others.")
+]

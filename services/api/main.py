@@ -13,6 +13,7 @@ from services.api import errors, openapi
 from services.api.bodylimit import BodyLimit
 from services.api.core.jobs import make_queue
 from services.api.core.passwords import PasswordGate
+from services.api.core.readmodel import ReadModels
 from services.api.deps import host_in_path
 from services.api.fastpath import Api, LoginRedirect, answered
 from services.api.routes import (
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.redis = sync_client(settings.resolved_redis_url, settings.redis_timeout)
+    app.state.readmodels = ReadModels(app.state.redis)
     app.state.db_sessions = sessionmaker_for(settings.resolved_database_url)
     app.state.publisher = Publisher(app.state.redis, settings.event_log_max)
     app.state.job_queue = make_queue(settings)

@@ -41,6 +41,7 @@ _ANSWERS: dict[Callable[..., Any], tuple[int, ...]] = {
     deps.get_submitter: (409, 503),
     deps.get_redis: (503,),
     deps.get_async_redis: (503,),
+    deps.get_readmodels: (503,),
     deps.get_db_sessions: (503,),
     deps.get_db: (503,),
 }

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.accounts import Group, User
+
 # Bounds on list sizes: beyond them a request is a mistake or an attack, not a bulk edit.
 MAX_GROUPS = 256
 MAX_LOGINS = 10_000
@@ -101,6 +103,30 @@ class HostOut(BaseModel):
         default_factory=list,
         description="Lines of its passwd and group with no account WMI2 can read: 'FILE line N (NAME): why'.",
     )
+
+
+# --- a host's users and groups, a page at a time ---------------------------------------------------
+
+PAGE_DEFAULT = 100
+PAGE_MAX = 500
+
+
+class _Page(BaseModel):
+    total: int = Field(description="How many records match the filters, on every page together.")
+    limit: int = Field(description="The most records a page holds, as asked (default 100, at most 500).")
+    offset: int = Field(description="How many matching records come before this page's first, as asked.")
+
+
+class UserPage(_Page):
+    """One page of a host's users, by login: ``items`` are the records from ``offset`` on."""
+
+    items: list[User]
+
+
+class GroupPage(_Page):
+    """One page of a host's groups, by name: ``items`` are the records from ``offset`` on."""
+
+    items: list[Group]
 
 
 class Health(BaseModel):

@@ -21,7 +21,7 @@ def test_useradd_behind_our_back_becomes_user_created(admin: httpx.Client, stack
         event = stream.wait(lambda e: e["type"] == "user.created" and e["data"]["login"] == "mallory")
     assert event["actor"] is None and event["job"] is None
     assert event["data"]["external"] is True
-    listed = wait_for(lambda: [u for u in admin.get("/api/v1/users").json() if u["login"] == "mallory"])
+    listed = wait_for(lambda: admin.get("/api/v1/users", params={"q": "mallory"}).json()["items"])
     assert listed[0]["full_name"] == "Typed By Hand"
 
 

@@ -508,249 +508,163 @@ function enhancePassword(box) {
   reveal.addEventListener("click", () => show(input.type === "password"));
 }
 
-// --- a table of a host's records: filtered, sorted and paginated in the browser ------------
+// --- group names, suggested as an admin types (a page never carries every name) ------------
 
-class LiveTable {
-  constructor(root) {
-    this.root = root;
-    this.kind = root.dataset.kind;
-    this.key = root.dataset.key;
-    this.template = root.dataset.template;
-    this.searched = root.dataset.searched.split(" ");
-    this.numeric = new Set(root.dataset.numeric.split(" "));
-    this.pageSize = Number(root.dataset.pageSize);
-    this.noun = root.dataset.noun;
-    this.tbody = root.querySelector("[data-rows]");
-    this.count = document.querySelector("[data-count]");
-    const params = new URLSearchParams(location.search);
-    this.state = {
-      q: params.get("q") ?? "",
-      system: params.get("system") === "1",
-      sort: root.dataset.sort,
-      desc: root.dataset.dir === "desc",
-      page: Number(params.get("page")) || 1,
-    };
-    this.records = null; // key -> record, once loaded
-    this.pending = []; // events received while loading
-    this.changed = new Set();
-    this.sorted = null;
-    this.frame = 0;
-    this.wire();
-    this.load();
+const SUGGEST_MS = 200;
+const SUGGESTED = 20;
+
+// An input with data-suggest (the groups' API) and a <datalist>: its last word is searched
+// on the server. A list input keeps its earlier words, so each option is the whole value.
+function suggestGroups(input) {
+  const list = document.getElementById(input.getAttribute("list"));
+  let timer = 0;
+  let asked = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const last = input.value.match(/[^\s,]*$/)[0];
+      const head = input.value.slice(0, input.value.length - last.length);
+      if (last === asked) return;
+      asked = last;
+      if (!last) return list.replaceChildren();
+      try {
+        const url = `${input.dataset.suggest}?${new URLSearchParams({ q: last, limit: SUGGESTED })}`;
+        const answer = await fetch(url, { credentials: "same-origin" });
+        if (!answer.ok) return;
+        const { items } = await answer.json();
+        list.replaceChildren(...items.map((g) => new Option(g.name, head + g.name)));
+      } catch {
+        // Offline: typing a name by hand still works.
+      }
+    }, SUGGEST_MS);
+  });
+}
+
+// --- regions: parts of a page the server renders again when an event says they changed ------
+//
+// The page asks for itself (its address holds its state: filters, order, page) and swaps in
+// the regions that differ. At most one request is in flight and the next waits REFRESH_MS,
+// so a burst of a thousand events costs a handful of requests. Rows keep their node while
+// the server renders them the same; a new or changed one flashes. While a refresh is due or
+// running, <body data-refreshing> says so.
+
+const REFRESH_MS = 500;
+const regionState = { timer: 0, running: false, again: false };
+
+function refreshRegions() {
+  if (regionState.running) {
+    regionState.again = true;
+    return;
   }
+  document.body.dataset.refreshing = "";
+  if (!regionState.timer) regionState.timer = setTimeout(runRefresh, FLUSH_MS);
+}
 
-  wire() {
-    const controls = this.root.querySelector("[data-table-controls]");
-    for (const el of controls.querySelectorAll("[data-nojs]")) el.hidden = true;
-    controls.addEventListener("submit", (e) => e.preventDefault());
-    controls.querySelector("[data-filter]").addEventListener("input", (e) => {
-      this.state.q = e.target.value;
-      this.state.page = 1;
-      this.schedule();
-    });
-    controls.querySelector("[data-system]").addEventListener("change", (e) => {
-      this.state.system = e.target.checked;
-      this.state.page = 1;
-      this.sorted = null;
-      this.schedule();
-    });
-    this.root.querySelector("thead").addEventListener("click", (e) => {
-      const link = e.target.closest("[data-sort]");
-      if (!link || !this.records) return;
-      e.preventDefault();
-      const sort = link.dataset.sort;
-      this.state.desc = this.state.sort === sort ? !this.state.desc : false;
-      this.state.sort = sort;
-      this.sorted = null;
-      this.schedule();
-    });
-    this.root.querySelector("[data-pager]").addEventListener("click", (e) => {
-      const link = e.target.closest("[data-page]");
-      if (!link || !this.records) return;
-      e.preventDefault();
-      this.state.page = Number(link.dataset.page);
-      this.schedule();
-      this.root.scrollIntoView({ block: "start" });
-    });
+async function runRefresh() {
+  regionState.timer = 0;
+  regionState.running = true;
+  regionState.again = false;
+  const started = Date.now();
+  try {
+    const address = location.href;
+    const answer = await fetch(address, { credentials: "same-origin" });
+    // An address changed meanwhile (a filter typed) asks again; its answer is the one shown.
+    if (answer.ok && address === location.href) swapRegions(new DOMParser().parseFromString(await answer.text(), "text/html"));
+    else if (address !== location.href) regionState.again = true;
+  } catch {
+    // Offline: the next event or reconnect tries again.
   }
-
-  async load() {
-    try {
-      const answer = await fetch(this.root.dataset.source, { credentials: "same-origin" });
-      if (!answer.ok) return; // the server-rendered table stays
-      this.records = new Map();
-      for (const record of await answer.json()) this.records.set(record[this.key], this.prepare(record));
-    } catch {
-      return;
-    }
-    for (const event of this.pending) this.apply(event, false);
-    this.pending = [];
-    this.render();
-  }
-
-  prepare(record) {
-    const { changed, external, ...clean } = record;
-    const shown = this.kind === "user" ? views.user(clean) : views.group(clean);
-    // The raw fields for filtering and sorting, the shown ones for the cells.
-    return { raw: { ...clean, status: shown.status }, shown, hay: this.haystack(clean) };
-  }
-
-  haystack(record) {
-    return this.searched
-      .map((k) => (Array.isArray(record[k]) ? record[k].join(" ") : String(record[k] ?? "")))
-      .join(" ")
-      .toLowerCase();
-  }
-
-  // Returns whether the event concerned this table.
-  apply(event, mark = true) {
-    const [kind, what] = (event.type ?? "").split(".");
-    if (kind !== this.kind || event.host !== HOST) return false;
-    if (!this.records) {
-      this.pending.push(event);
-      return false;
-    }
-    const key = event.data[this.key];
-    if (what === "deleted") this.records.delete(key);
-    else this.records.set(key, this.prepare(event.data));
-    if (mark && what !== "deleted") this.changed.add(key);
-    this.sorted = null;
-    return true;
-  }
-
-  onEvents(batch) {
-    if (batch.some((e) => e.type === "stream.gap")) {
-      this.load();
-      return;
-    }
-    if (batch.map((e) => this.apply(e)).some(Boolean)) this.schedule();
-  }
-
-  schedule() {
-    if (!this.records || this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.render();
-    });
-  }
-
-  order() {
-    if (this.sorted) return this.sorted;
-    const { sort, desc, system } = this.state;
-    const numeric = this.numeric.has(sort);
-    const value = (r) => {
-      const v = r.raw[sort];
-      if (numeric) return typeof v === "number" ? v : Array.isArray(v) ? v.length : 0;
-      return (Array.isArray(v) ? v.join(" ") : String(v ?? "")).toLowerCase();
-    };
-    const rows = [...this.records.values()].filter((r) => system || !r.raw.system);
-    const keyed = rows.map((r) => [value(r), String(r.raw[this.key]), r]);
-    keyed.sort((a, b) => {
-      const c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
-      return desc ? -c : c;
-    });
-    this.sorted = keyed.map((k) => k[2]);
-    return this.sorted;
-  }
-
-  render() {
-    const needle = this.state.q.trim().toLowerCase();
-    const all = this.order();
-    const shown = needle ? all.filter((r) => r.hay.includes(needle)) : all;
-    const pages = Math.max(1, Math.ceil(shown.length / this.pageSize));
-    this.state.page = Math.min(Math.max(1, this.state.page), pages);
-    const start = (this.state.page - 1) * this.pageSize;
-    const slice = shown.slice(start, start + this.pageSize);
-    // Rows already on screen are refilled in place rather than rebuilt.
-    const existing = new Map([...this.tbody.children].map((tr) => [tr.dataset.key, tr]));
-    const rows = slice.map((r) => {
-      const key = String(r.raw[this.key]);
-      const row = existing.get(key);
-      const tr = row ? fill(row, r.shown) : stamp(this.template, r.shown, key);
-      if (this.changed.has(key)) flash(tr);
-      return tr;
-    });
-    this.changed.clear();
-    this.tbody.replaceChildren(...rows);
-    this.root.querySelector("[data-empty]").hidden = rows.length > 0;
-    if (this.count) this.count.textContent = views.count(shown.length);
-    this.renderPager(shown.length, start, slice.length, pages);
-    this.renderHeader();
-    this.remember();
-  }
-
-  renderPager(total, start, length, pages) {
-    const pager = this.root.querySelector("[data-pager]");
-    const range = document.createElement("span");
-    range.className = "range";
-    range.dataset.range = "";
-    range.textContent = total ? `${views.count(start + 1)}–${views.count(start + length)} of ${views.count(total)}` : "none";
-    const parts = [range];
-    const link = (page, text, rel) => {
-      const a = document.createElement("a");
-      a.className = "btn";
-      a.rel = rel;
-      a.dataset.page = page;
-      a.href = `?${this.params(page)}`;
-      a.textContent = text;
-      return a;
-    };
-    if (this.state.page > 1) parts.push(link(this.state.page - 1, "‹ Previous", "prev"));
-    const of = document.createElement("span");
-    of.textContent = `page ${this.state.page} of ${pages}`;
-    parts.push(of);
-    if (this.state.page < pages) parts.push(link(this.state.page + 1, "Next ›", "next"));
-    pager.replaceChildren(...parts);
-  }
-
-  renderHeader() {
-    for (const link of this.root.querySelectorAll("thead [data-sort]")) {
-      const active = link.dataset.sort === this.state.sort;
-      link.closest("th").setAttribute("aria-sort", active ? (this.state.desc ? "descending" : "ascending") : "none");
-    }
-  }
-
-  params(page = this.state.page) {
-    const params = new URLSearchParams();
-    const host = new URLSearchParams(location.search).get("host");
-    if (host) params.set("host", host);
-    if (this.state.q) params.set("q", this.state.q);
-    if (this.state.system) params.set("system", "1");
-    params.set("sort", this.state.sort);
-    if (this.state.desc) params.set("dir", "desc");
-    if (page > 1) params.set("page", String(page));
-    return params;
-  }
-
-  remember() {
-    // The address keeps the table's state, so a reload or a shared link shows the same rows.
-    history.replaceState(null, "", `${location.pathname}?${this.params()}`);
+  regionState.running = false;
+  if (regionState.again) {
+    regionState.timer = setTimeout(runRefresh, Math.max(0, REFRESH_MS - (Date.now() - started)));
+  } else {
+    delete document.body.dataset.refreshing;
   }
 }
 
-// --- regions: parts of a page fetched again when an event says they changed -----------------
-
-let regionTimer = 0;
-
-function refreshRegions() {
-  clearTimeout(regionTimer);
-  regionTimer = setTimeout(async () => {
-    try {
-      const answer = await fetch(location.href, { credentials: "same-origin" });
-      if (!answer.ok) return;
-      const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
-      for (const el of document.querySelectorAll("[data-region], [data-count]")) {
-        const selector = el.dataset.region ? `[data-region="${el.dataset.region}"]` : "[data-count]";
-        const twin = fresh.querySelector(selector);
-        if (twin && twin.innerHTML !== el.innerHTML) {
-          el.innerHTML = twin.innerHTML; // the WMI's own, escaped server rendering
-          flash(el);
-        }
-      }
-    } catch {
-      // Offline: the next event or reconnect tries again.
+function swapRegions(fresh) {
+  for (const el of document.querySelectorAll("[data-region], [data-count]")) {
+    const selector = el.dataset.region ? `[data-region="${el.dataset.region}"]` : "[data-count]";
+    const twin = fresh.querySelector(selector);
+    if (!twin) continue;
+    const rows = el.querySelector("[data-rows]");
+    const freshRows = twin.querySelector("[data-rows]");
+    if (rows && freshRows) {
+      swapRows(rows, freshRows);
+      freshRows.replaceWith(rows); // the live tbody, its rows merged, in place of the fresh one
+      el.replaceChildren(...twin.childNodes); // the WMI's own, escaped server rendering
+    } else if (twin.innerHTML !== el.innerHTML) {
+      el.innerHTML = twin.innerHTML;
+      flash(el);
     }
-  }, FLUSH_MS);
+  }
+}
+
+function served(row) {
+  row.served ??= row.outerHTML; // before any flash changes its class
+  return row.served;
+}
+
+function swapRows(tbody, fresh) {
+  const before = new Map([...tbody.children].map((tr) => [tr.dataset.key, tr]));
+  const rows = [...fresh.children].map((tr) => {
+    const old = before.get(tr.dataset.key);
+    if (old && served(old) === tr.outerHTML) return old;
+    served(tr);
+    flash(tr);
+    return tr;
+  });
+  tbody.replaceChildren(...rows);
+}
+
+// --- a list of a host's users or groups: one page, filtered and sorted by the server --------
+
+const TYPING_MS = 300;
+
+function listPage() {
+  const root = document.querySelector("[data-live-list]");
+  const kind = root.dataset.kind;
+  const controls = root.querySelector("[data-table-controls]");
+  for (const el of controls.querySelectorAll("[data-nojs]")) el.hidden = true;
+  let typing = 0;
+
+  // The address is the list's state: a reload or a shared link shows the same page.
+  function show(address) {
+    clearTimeout(typing);
+    const url = new URL(address, location.href).href;
+    if (url === location.href) return;
+    history.replaceState(null, "", url);
+    // A header's link changes the order: the form's hidden fields carry it into the next filter.
+    const params = new URL(url).searchParams;
+    for (const el of controls.querySelectorAll("input[type=hidden]")) el.value = params.get(el.name) ?? "";
+    refreshRegions();
+  }
+
+  function fromControls() {
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(controls)) if (value !== "") params.set(name, value);
+    return `${location.pathname}?${params}`;
+  }
+
+  controls.addEventListener("submit", (e) => {
+    e.preventDefault();
+    show(fromControls());
+  });
+  controls.addEventListener("change", () => show(fromControls()));
+  controls.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => show(fromControls()), TYPING_MS);
+  });
+  root.addEventListener("click", (e) => {
+    const link = e.target.closest("a[data-sort], a[data-page]");
+    if (!link || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    show(link.href);
+    if (link.dataset.page) root.scrollIntoView({ block: "start" });
+  });
+  onEvents((batch) => {
+    if (batch.some((e) => e.type === "stream.gap" || (e.type?.startsWith(`${kind}.`) && ofHost(e)))) refreshRegions();
+  });
 }
 
 // --- the pages --------------------------------------------------------------------------
@@ -760,8 +674,6 @@ function ofHost(event) {
 }
 
 function dashboard() {
-  const names = JSON.parse(document.getElementById("dashboard-names").textContent);
-  const sets = { user: new Set(names.users), group: new Set(names.groups) };
   const stat = (name) => document.querySelector(`[data-stat="${name}"]`);
   const unfinished = document.querySelector("[data-unfinished]");
   const events = document.querySelector("[data-events]");
@@ -777,11 +689,6 @@ function dashboard() {
     for (const event of batch) {
       if (event.type === "stream.gap") location.reload();
       const [kind, what] = (event.type ?? "").split(".");
-      if ((kind === "user" || kind === "group") && ofHost(event) && !event.data.system) {
-        const name = event.data[kind === "user" ? "login" : "name"];
-        if (what === "deleted") sets[kind].delete(name);
-        else sets[kind].add(name);
-      }
       if (kind === "job" && ofHost(event)) {
         let item = unfinished.querySelector(`[data-key="${CSS.escape(event.job)}"]`);
         if (ENDED.has(what)) {
@@ -805,8 +712,8 @@ function dashboard() {
     }
     while (events.children.length > limit) events.lastElementChild.remove();
     events.parentElement.querySelector("[data-empty]").hidden = events.children.length > 0;
-    stat("users").textContent = views.count(sets.user.size);
-    stat("groups").textContent = views.count(sets.group.size);
+    // The counts are the server's: asked again (the regions) rather than counted here.
+    if (batch.some((e) => /^(user|group)\./.test(e.type ?? "") && ofHost(e))) refreshRegions();
     showUnfinished();
     if (batch.some((e) => e.type?.startsWith("host."))) pollHosts();
   });
@@ -981,11 +888,8 @@ function accountsPage() {
 
 const PAGES = {
   dashboard,
-  users: () => document.querySelectorAll("[data-live-table]").forEach((el) => {
-    const table = new LiveTable(el);
-    onEvents((batch) => table.onEvents(batch));
-  }),
-  groups: () => PAGES.users(),
+  users: listPage,
+  groups: listPage,
   user: recordPage,
   group: recordPage,
   jobs: jobsPage,
@@ -995,5 +899,6 @@ const PAGES = {
 };
 
 for (const box of document.querySelectorAll("[data-password]")) enhancePassword(box);
+for (const input of document.querySelectorAll("input[data-suggest][list]")) suggestGroups(input);
 PAGES[document.body.dataset.page]?.();
 connect();

@@ -97,19 +97,24 @@ class Submitter:
     host: str
     actor: str
     manage_system_accounts: bool = False
+    # The process's models (app.state.readmodels); without them each snapshot reads it all.
+    models: readmodel.ReadModels | None = None
     _online_checked: bool = field(default=False, init=False, repr=False)
 
     def snapshot(self) -> readmodel.HostSnapshot:
-        """The host's read model, once it is known to be online: one round trip for both."""
+        """The host's read model, once it is known to be online: one round trip for both
+        while the process's copy of the model is current (see core.readmodel)."""
         pipe = self.redis.pipeline(transaction=True)
         hosts.ask_online(pipe, self.host)
-        readmodel.ask_snapshot(pipe, self.host)
-        record, beating, *model = pipe.execute()
+        pipe.mget(keys.host_digest(self.host), keys.host_info(self.host))
+        record, beating, (digest, info) = pipe.execute()
         # Checked first: the read model of an offline host may be stale, and "it is offline"
         # is the answer that matters, not what the stale model says about the change.
         hosts.check_online(self.host, record, beating)
         self._online_checked = True
-        return readmodel.snapshot_of(self.host, *model, manage_system_accounts=self.manage_system_accounts)
+        models = self.models or readmodel.ReadModels(self.redis)
+        model = models.current(self.host, (digest, info))
+        return readmodel.snapshot(model, manage_system_accounts=self.manage_system_accounts)
 
     def submit(self, action: Action, target: str, params: BaseModel) -> Job:
         self._ensure_online()

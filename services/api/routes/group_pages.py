@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Query, Request, Response
 
 from services.api import schemas
 from services.api.core import validation
-from services.api.deps import DbDep, RedisDep
-from services.api.ui import hostdata
+from services.api.core.readmodel import Filters
+from services.api.deps import DbDep, ReadModelsDep
 from services.api.ui.context import PageDep, PageError
 from services.api.ui.forms import FormJobsDep, split_names
 from services.api.ui.jobnote import job_note
@@ -27,8 +27,9 @@ GROUPS = TableSpec(
         Column("gid", "GID", numeric=True),
         Column("members", "Members", numeric=True, optional=True, right=False),
     ],
-    searched=["name", "gid", "members"],
 )
+# A group's page names at most this many of the users whose primary group it is.
+PRIMARY_SHOWN = 20
 
 
 def _pages(request: Request) -> Pages:
@@ -40,8 +41,8 @@ def _pages(request: Request) -> Pages:
 def groups_page(
     request: Request,
     page: PageDep,
-    client: RedisDep,
     db: DbDep,
+    models: ReadModelsDep,
     q: Annotated[str, Query(max_length=200)] = "",
     system: bool = False,
     sort: str = "name",
@@ -49,24 +50,29 @@ def groups_page(
     number: Annotated[int, Query(alias="page", ge=1)] = 1,
     job: str | None = None,
 ) -> Response:
-    groups = hostdata.groups(client, page.host)
-    table = listing(groups, GROUPS, q=q, system=system, sort=sort, desc=dir == "desc", page=number)
+    """One page of the host's groups, filtered and sorted by the server (see ui.listing)."""
+    model = models.current(page.host)
+    filters = Filters(q=q, system=None if system else False)
+    state = {"q": q, "system": "1" if system else ""}
+    table = listing(model.groups, GROUPS, filters, sort=sort, desc=dir == "desc", page=number, state=state)
     body = _pages(request).render("groups.html", page=page, table=table, spec=GROUPS, job=job_note(db, job))
     return html(body)
 
 
 @router.get("/groups/{name}/")
 def group_page(
-    request: Request, name: str, page: PageDep, client: RedisDep, db: DbDep, job: str | None = None
+    request: Request, name: str, page: PageDep, db: DbDep, models: ReadModelsDep, job: str | None = None
 ) -> Response:
-    group = hostdata.group(client, page.host, name)
-    if group is None:
+    model = models.current(page.host)
+    row = model.groups.get(name)
+    if row is None:
         raise PageError(404, f"There is no group {name!r} on host {page.host!r}.")
     # Users whose primary group this is: why groupdel would refuse, and who "belongs" without being listed.
-    primary = sorted(u["login"] for u in hostdata.users(client, page.host) if u.get("gid") == group["gid"])
+    primary = [r.name for r in model.users.ordered() if r.primary == name]
     body = _pages(request).render(
-        "group.html", page=page, group=group, primary=primary, job=job_note(db, job)
-    )
+        "group.html", page=page, group=row.record(), primary=primary[:PRIMARY_SHOWN],
+        primary_total=len(primary), job=job_note(db, job),
+    )  # fmt: skip
     return html(body)
 
 

@@ -6,20 +6,40 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from services.api import schemas
 from services.api.core import readmodel, validation
-from services.api.deps import AsyncRedisDep, CurrentSession, HostDep, SubmitterDep
-from services.api.responses import ACCEPTED, PROBLEMS, accepted, raw_json
+from services.api.core.readmodel import Filters
+from services.api.deps import (
+    AsyncRedisDep,
+    CurrentSession,
+    HostDep,
+    Limit,
+    Offset,
+    ReadModelsDep,
+    Search,
+    SubmitterDep,
+    SystemFilter,
+)
+from services.api.responses import ACCEPTED, PROBLEMS, accepted, page_json, raw_json
+from services.api.schemas import PAGE_DEFAULT
 from services.common.accounts import Group
 from services.common.actions import Action
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
 
-@router.get("", response_model=list[Group])
+@router.get("", response_model=schemas.GroupPage)
 async def list_groups(
-    _: CurrentSession, aredis: AsyncRedisDep, host: HostDep, system: bool = False
+    _: CurrentSession,
+    aredis: AsyncRedisDep,
+    models: ReadModelsDep,
+    host: HostDep,
+    q: Search = "",
+    system: SystemFilter = None,
+    limit: Limit = PAGE_DEFAULT,
+    offset: Offset = 0,
 ) -> Response:
-    """The host's groups, by name; system groups only with ``?system=true``."""
-    return raw_json(await readmodel.groups_json(aredis, host, system))
+    """A page of the host's groups, by name, and how many match in all; ``q`` searches the name."""
+    model = await models.current_async(aredis, host)
+    return page_json(model.groups.select(Filters(q=q, system=system), offset=offset, limit=limit), limit)
 
 
 @router.get("/{name}", response_model=Group, responses=PROBLEMS)

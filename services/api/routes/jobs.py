@@ -120,6 +120,7 @@ def submitter_for(request: Request, session: Session, client: RedisDep, host: st
         host=host,
         actor=session.login,
         manage_system_accounts=settings.manage_system_accounts,
+        models=request.app.state.readmodels,
     )
 
 

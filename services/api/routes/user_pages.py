@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Query, Request, Response
 
 from services.api import schemas
-from services.api.core import passwords, validation
-from services.api.deps import DbDep, RedisDep
-from services.api.ui import hostdata, views
+from services.api.core import passwords, readmodel, validation
+from services.api.core.readmodel import Filters, Row
+from services.api.deps import DbDep, ReadModelsDep, RedisDep
 from services.api.ui.context import PageDep, PageError
 from services.api.ui.forms import FormJobsDep, split_names
 from services.api.ui.jobnote import job_note
@@ -29,8 +29,9 @@ USERS = TableSpec(
         Column("groups", "Groups", optional=True),
         Column("status", "Status"),
     ],
-    searched=["login", "full_name", "uid", "groups"],
 )
+# The status filter's choices, as the page's select offers them ("" keeps either).
+LOCKED = {"": None, "true": True, "false": False}
 
 
 def _pages(request: Request) -> Pages:
@@ -38,30 +39,35 @@ def _pages(request: Request) -> Pages:
     return pages
 
 
-def _with_status(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for user in users:
-        user["status"] = views.user_status(user)
-    return users
+def _shown(row: Row) -> dict[str, Any]:
+    user = row.record()
+    user["status"] = readmodel.user_status(user)
+    return user
 
 
 @router.get("/users/")
 def users_page(
     request: Request,
     page: PageDep,
-    client: RedisDep,
     db: DbDep,
+    models: ReadModelsDep,
     q: Annotated[str, Query(max_length=200)] = "",
+    group: Annotated[str, Query(max_length=64)] = "",
+    locked: Literal["", "true", "false"] = "",
     system: bool = False,
     sort: str = "login",
     dir: Literal["asc", "desc", ""] = "",
     number: Annotated[int, Query(alias="page", ge=1)] = 1,
     job: str | None = None,
 ) -> Response:
-    users = _with_status(hostdata.users(client, page.host))
-    table = listing(users, USERS, q=q, system=system, sort=sort, desc=dir == "desc", page=number)
-    info = hostdata.info(client, page.host)
+    """One page of the host's users, filtered and sorted by the server (see ui.listing)."""
+    model = models.current(page.host)
+    filters = Filters(q=q, group=group or None, locked=LOCKED[locked], system=None if system else False)
+    state = {"q": q, "group": group, "locked": locked, "system": "1" if system else ""}
+    table = listing(model.users, USERS, filters, sort=sort, desc=dir == "desc", page=number, shown=_shown,
+                    state=state)  # fmt: skip
     body = _pages(request).render(
-        "users.html", page=page, table=table, spec=USERS, shells=info["shells"] if info else [],
+        "users.html", page=page, table=table, spec=USERS, shells=model.info.shells if model.info else [],
         job=job_note(db, job),
     )  # fmt: skip
     return html(body)
@@ -71,13 +77,13 @@ def users_page(
 def user_page(
     request: Request, login: str, page: PageDep, client: RedisDep, db: DbDep, job: str | None = None
 ) -> Response:
-    user = hostdata.user(client, page.host, login)
+    user = readmodel.user(client, page.host, login)
     if user is None:
         raise PageError(404, f"There is no user {login!r} on host {page.host!r}.")
-    info = hostdata.info(client, page.host)
+    info = readmodel.info(client, page.host)
+    user["status"] = readmodel.user_status(user)
     body = _pages(request).render(
-        "user.html", page=page, user=_with_status([user])[0], shells=info["shells"] if info else [],
-        job=job_note(db, job),
+        "user.html", page=page, user=user, shells=info["shells"] if info else [], job=job_note(db, job),
     )  # fmt: skip
     return html(body)
 

@@ -6,20 +6,48 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from services.api import schemas
 from services.api.core import passwords, readmodel, validation
-from services.api.deps import AsyncRedisDep, CurrentSession, HostDep, SubmitterDep
-from services.api.responses import ACCEPTED, PROBLEMS, accepted, raw_json
+from services.api.core.readmodel import Filters
+from services.api.deps import (
+    AsyncRedisDep,
+    CurrentSession,
+    GroupFilter,
+    HostDep,
+    Limit,
+    LockedFilter,
+    Offset,
+    ReadModelsDep,
+    Search,
+    SubmitterDep,
+    SystemFilter,
+)
+from services.api.responses import ACCEPTED, PROBLEMS, accepted, page_json, raw_json
+from services.api.schemas import PAGE_DEFAULT
 from services.common.accounts import User
 from services.common.actions import Action, HomeMode, UserPassword, UserRef
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("", response_model=list[User])
+@router.get("", response_model=schemas.UserPage)
 async def list_users(
-    _: CurrentSession, aredis: AsyncRedisDep, host: HostDep, system: bool = False
+    _: CurrentSession,
+    aredis: AsyncRedisDep,
+    models: ReadModelsDep,
+    host: HostDep,
+    q: Search = "",
+    group: GroupFilter = None,
+    locked: LockedFilter = None,
+    system: SystemFilter = None,
+    limit: Limit = PAGE_DEFAULT,
+    offset: Offset = 0,
 ) -> Response:
-    """The host's users, by login; system accounts only with ``?system=true``."""
-    return raw_json(await readmodel.users_json(aredis, host, system))
+    """A page of the host's users, by login, and how many match in all.
+
+    ``q`` searches the login and the full name. Filters combine (each keeps fewer).
+    """
+    model = await models.current_async(aredis, host)
+    filters = Filters(q=q, group=group, locked=locked, system=system)
+    return page_json(model.users.select(filters, offset=offset, limit=limit), limit)
 
 
 @router.get("/{login}", response_model=User, responses=PROBLEMS)

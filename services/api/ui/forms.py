@@ -93,6 +93,7 @@ async def form_jobs(
         host=host if isinstance(host, str) and HOST_NAME.fullmatch(host) else settings.host_name,
         actor=session.login,
         manage_system_accounts=settings.manage_system_accounts,
+        models=request.app.state.readmodels,
     )
     return FormJobs(jobs=jobs, default_host=settings.host_name)
 

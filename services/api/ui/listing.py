@@ -1,18 +1,20 @@
-"""Filtering, sorting and paginating a table of records on the server, as the script does in the browser.
+"""One page of a host's users or groups, as the users and groups pages show it.
 
-Without the script, the users and groups pages are plain GET forms and links carrying
-``q``, ``system``, ``sort``, ``dir`` and ``page``; with it, the same parameters drive the
-same table in the browser (and stay in the address bar). The rules match
-``LiveTable`` in ``web/static/wmi.js``: a case-insensitive substring of the record's
-searchable fields; numeric columns sort as numbers; the name breaks ties.
+Filtering, sorting and slicing are the read model's (``core.readmodel.Table.select``), the
+same as the JSON API's: the pages only decide which page to ask for and how its links
+carry the state (``q``, ``group``, ``locked``, ``system``, ``sort``, ``dir``, ``page``). The
+page's script follows the same links and swaps in what the server renders, so no rule
+lives in the browser.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
+
+from services.api.core.readmodel import Filters, Row, Table
 
 PAGE_SIZE = 50
 
@@ -37,7 +39,6 @@ class Column:
 class TableSpec:
     name_key: str
     columns: Sequence[Column]
-    searched: Sequence[str]
 
     def column(self, key: str) -> Column:
         return next((c for c in self.columns if c.key == key), self.columns[0])
@@ -54,59 +55,45 @@ class Listing:
     system: bool
     sort: str
     desc: bool
-    hidden_system: int = 0
+    # What the page's links carry, besides the page number: the filters and the order.
     state: dict[str, object] = field(default_factory=dict)
 
-
-def _text(value: Any) -> str:
-    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def haystack(record: Mapping[str, Any], searched: Sequence[str]) -> str:
-    return " ".join(_text(record.get(k, "")) for k in searched).lower()
-
-
-def sort_key(record: Mapping[str, Any], column: Column, name_key: str) -> tuple[Any, str]:
-    value = record.get(column.key)
-    if column.numeric:
-        primary: Any = (
-            value if isinstance(value, int | float) else len(value) if isinstance(value, list) else 0
-        )
-    else:
-        primary = _text(value if value is not None else "").lower()
-    return primary, str(record.get(name_key, ""))
+    def sorted_by(self, column: str) -> dict[str, object]:
+        """The state of a column header's link: that column, reversed when it is the current one."""
+        desc = self.sort == column and not self.desc
+        return {**self.state, "sort": column, "dir": "desc" if desc else ""}
 
 
 def listing(
-    records: list[dict[str, Any]],
+    table: Table,
     spec: TableSpec,
+    filters: Filters,
     *,
-    q: str,
-    system: bool,
     sort: str,
     desc: bool,
     page: int,
+    shown: Callable[[Row], dict[str, Any]] = Row.record,
+    state: Mapping[str, object] | None = None,
     page_size: int = PAGE_SIZE,
 ) -> Listing:
-    shown = records if system else [r for r in records if not r.get("system")]
-    needle = q.strip().lower()
-    if needle:
-        shown = [r for r in shown if needle in haystack(r, spec.searched)]
+    """Page ``page`` (the last one if past it) of the rows ``filters`` keeps, each made by ``shown``."""
     column = spec.column(sort)
-    shown.sort(key=lambda r: sort_key(r, column, spec.name_key), reverse=desc)
-    pages = max(1, ceil(len(shown) / page_size))
-    page = min(max(1, page), pages)
-    start = (page - 1) * page_size
+    chosen = table.select(filters, sort=column.key, desc=desc, offset=(max(1, page) - 1) * page_size,
+                          limit=page_size)  # fmt: skip
+    pages = max(1, ceil(chosen.total / page_size))
+    if page > pages:
+        return listing(table, spec, filters, sort=sort, desc=desc, page=pages, shown=shown, state=state,
+                       page_size=page_size)  # fmt: skip
+    number = max(1, page)
     return Listing(
-        rows=shown[start : start + page_size],
-        total=len(shown),
-        shown_from=start + 1 if shown else 0,
+        rows=[shown(row) for row in chosen.rows],
+        total=chosen.total,
+        shown_from=chosen.offset + 1 if chosen.rows else 0,
         pages=pages,
-        page=page,
-        q=q,
-        system=system,
+        page=number,
+        q=filters.q,
+        system=filters.system is None,
         sort=column.key,
         desc=desc,
-        hidden_system=0 if system else sum(1 for r in records if r.get("system")),
-        state={"q": q, "system": "1" if system else "", "sort": column.key, "dir": "desc" if desc else ""},
+        state={**(state or {}), "sort": column.key, "dir": "desc" if desc else ""},
     )

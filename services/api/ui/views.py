@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from services.api.core.readmodel import user_status
+
 
 def when(value: datetime | str | None) -> str:
     """A moment as the pages show it: UTC, to the second ("2026-05-01 13:45:07")."""
@@ -29,13 +31,6 @@ def iso(value: datetime | str | None) -> str:
 def count(value: int) -> str:
     """2000 → "2,000"."""
     return f"{value:,}"
-
-
-def user_status(user: Mapping[str, Any]) -> str:
-    """Without a password nobody logs in, locked or not: that is said first."""
-    if not user.get("has_password"):
-        return "no password"
-    return "locked" if user.get("locked") else "active"
 
 
 def subject(event: Mapping[str, Any]) -> str:
