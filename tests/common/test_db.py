@@ -34,7 +34,7 @@ from services.common.db import (
 from tests.support.postgres import fresh_database, server_url
 from tests.support.wait import wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"admins", "jobs", "audit", "alembic_version"}
 
 
