@@ -43,7 +43,7 @@ from locust import FastHttpUser, between, events, task
 COOKIE = "wmi_session"
 RUN = secrets.token_hex(2)
 _numbers = itertools.count(1)
-PAGES = ("/", "/users/", "/groups/", "/jobs/")
+PAGES = ("/", "/users/", "/users/?q=a&page=2", "/groups/", "/jobs/")
 POST = "POST /api/v1/users"
 
 
@@ -263,11 +263,17 @@ class Admin(FastHttpUser):
 
     @task(4)
     def list_users(self) -> None:
-        self.client.get("/api/v1/users")
+        # A page at a time (100 by default, with the total), as the pages and scripts read them.
+        self.client.get("/api/v1/users?system=false")
+
+    @task(2)
+    def search_users(self) -> None:
+        letter = random.choice("aeiou")
+        self.client.get(f"/api/v1/users?q={letter}&offset=100", name="/api/v1/users?q=[letter]")
 
     @task(2)
     def list_groups(self) -> None:
-        self.client.get("/api/v1/groups")
+        self.client.get("/api/v1/groups?system=false")
 
     @task(2)
     def create_user(self) -> None:
