@@ -22,6 +22,7 @@ what keeps a change's cost flat however many accounts the host holds.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -68,6 +69,12 @@ class Table:
     index: dict[str, int]
     raw: bytes
     changed: bool = False
+    # How many of ``lines`` ``raw`` holds, and whether one of those was since replaced or
+    # removed: a set that only adds lines (creations) writes ``raw`` and the new lines,
+    # without joining 30,000 lines again.
+    written: int = 0
+    edited: bool = False
+    removed: bool = False
     _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -80,7 +87,7 @@ class Table:
         for position, line in enumerate(lines):
             if line is not None and holds_account(line):
                 index.setdefault(line.split(":", 1)[0], position)
-        return cls(name=name, lines=lines, index=index, raw=raw)
+        return cls(name=name, lines=lines, index=index, raw=raw, written=len(lines))
 
     def get(self, key: str) -> list[str] | None:
         position = self.index.get(key)
@@ -99,6 +106,7 @@ class Table:
             old = self.lines[position]
             self.lines[position] = line
             self._undo.append(lambda: self._restore(position, old))
+            self.edited = self.edited or position < self.written
         self.changed = True
 
     def remove(self, key: str) -> None:
@@ -108,7 +116,8 @@ class Table:
         old = self.lines[position]
         self.lines[position] = None
         self._undo.append(lambda: self._unremove(key, position, old))
-        self.changed = True
+        self.changed = self.removed = True
+        self.edited = self.edited or position < self.written
 
     def keys(self) -> Iterator[str]:
         return iter(self.index)
@@ -131,6 +140,10 @@ class Table:
         self._undo.clear()
 
     def text(self) -> bytes:
+        added = self.lines[self.written :]
+        if not self.edited and None not in added:
+            base = self.raw if not self.raw or self.raw.endswith(b"\n") else self.raw + b"\n"
+            return base + "".join(f"{line}\n" for line in added if line is not None).encode(ENCODING, ERRORS)
         kept = [line for line in self.lines if line is not None]
         return ("\n".join(kept) + "\n").encode(ENCODING, ERRORS) if kept else b""
 
@@ -209,13 +222,20 @@ def read(etc: Path) -> AccountFiles:
     return files
 
 
+def as_left(etc: Path) -> bool:
+    """The files are as this process last wrote or read them (a stat of each, no read)."""
+    kept = _kept.get(etc)
+    return kept is not None and kept.identities == {name: _identity(etc / name) for name in FILES}
+
+
 def forget(etc: Path) -> None:
     """Drop what is kept of ``etc``: the next read reads the files."""
     _kept.pop(etc, None)
 
 
 def _write_new(path: Path, data: bytes, like: os.stat_result | None) -> None:
-    """``data`` in a new file at ``path``, synced, with the mode and owner of ``like``."""
+    """``data`` in a new file at ``path``, with the mode and owner of ``like`` (not synced:
+    :func:`_sync_filesystem` syncs every file of a set at once)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         if like is not None:
@@ -226,15 +246,22 @@ def _write_new(path: Path, data: bytes, like: os.stat_result | None) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _sync_dir(etc: Path) -> None:
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _sync_filesystem(etc: Path) -> None:
+    """Everything written so far on ``etc``'s filesystem reaches the disk: one syncfs(2)
+    costs one commit of the filesystem's journal, where an fsync per file (new files,
+    backups, the journal) cost one each, some 8 ms apiece on this machine's disk."""
     fd = os.open(etc, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        if _libc.syncfs(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
     finally:
         os.close(fd)
 
@@ -256,17 +283,30 @@ def write(files: AccountFiles) -> list[str]:
     for name in changed:
         table, path = files.tables[name], etc / name
         like, texts[name] = _stat(path), table.text()
-        _write_new(etc / f"{name}-{NEW_SUFFIX}", table.raw, like)
+        _keep_backup(path)
         _write_new(etc / f"{name}{NEW_SUFFIX}", texts[name], like)
         planned.append({"file": name, "replaces": list(files.identities[name] or ())})
     _write_new(etc / JOURNAL, orjson.dumps(planned), None)
-    _sync_dir(etc)
+    # Once on disk, the new files and the journal survive a power cut: whatever renames
+    # were lost with it are done again by the next writer's recover().
+    _sync_filesystem(etc)
     for name in changed:
         _put_in_place(etc, name)
-    _sync_dir(etc)
     (etc / JOURNAL).unlink()
     _settle(files, texts)
     return changed
+
+
+def _keep_backup(path: Path) -> None:
+    """The file as it is now, kept as ``FILE-`` once its new version is in place.
+
+    A second link to the file, not a copy: the renames replace the name ``FILE``, never
+    the file, so the link keeps the old contents (and mode and owner) for nothing.
+    """
+    pending = path.with_name(f"{path.name}-{NEW_SUFFIX}")
+    pending.unlink(missing_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.link(path, pending)
 
 
 def _put_in_place(etc: Path, name: str) -> None:
@@ -279,10 +319,10 @@ def _settle(files: AccountFiles, texts: dict[str, bytes]) -> None:
     """What is in memory is now what the files hold: note it, and the files' identities."""
     for name, text in texts.items():
         table = files.tables[name]
-        if None in table.lines:  # a line was removed: positions move, so index again
+        if table.removed:  # positions move: index again
             files.tables[name] = Table.parse(name, text)
         else:
-            table.raw, table.changed = text, False
+            table.raw, table.written, table.changed, table.edited = text, len(table.lines), False, False
             table.settle()
     files.identities = {name: _identity(files.etc / name) for name in FILES}
     _kept[files.etc] = files
@@ -314,7 +354,7 @@ def recover(etc: Path) -> list[str]:
     for name in FILES:
         for leftover in (etc / f"{name}{NEW_SUFFIX}", etc / f"{name}-{NEW_SUFFIX}"):
             leftover.unlink(missing_ok=True)
-    _sync_dir(etc)
+    _sync_filesystem(etc)
     journal.unlink()
     forget(etc)
     return finished

@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,7 +137,7 @@ def _write(host: Host, ctx: Context, items: list[Item], outcomes: dict[int, Outc
     return files
 
 
-def _after(host: Host, ctx: Context, outcome: Outcome) -> None:
+def _after(host: Host, maker: Callable[[], homes.Homes], outcome: Outcome) -> None:
     """The homes of one change, once its lines are written; a failure here is its error."""
     done = outcome.done
     if done is None or outcome.error is not None:
@@ -144,7 +146,7 @@ def _after(host: Host, ctx: Context, outcome: Outcome) -> None:
         if done.make_home is not None:
             home = done.make_home
             try:
-                homes.make_home(host.sysroot, home.path, home.uid, home.gid, skel=ctx.defaults.skel)
+                maker().make(home.path, home.uid, home.gid)
             except homes.HomeExists as exc:
                 done.result = f"{done.result}; {exc}"
         if done.remove_home is not None and done.remove_home.is_dir():
@@ -189,6 +191,7 @@ def apply(host: Host, items: list[Item]) -> Applied:
         return Applied([outcomes.get(n) or Outcome(item, error=str(exc)) for n, item in enumerate(items)])
     invalidate_caches(host.sysroot)
     ordered = [outcomes[n] for n in range(len(items))]
+    maker = functools.cache(lambda: homes.Homes(host.sysroot, ctx.defaults))
     for outcome in ordered:
-        _after(host, ctx, outcome)
+        _after(host, maker, outcome)
     return Applied(ordered, files, ctx.defaults)

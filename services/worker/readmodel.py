@@ -23,6 +23,7 @@ from redis.exceptions import NoScriptError
 
 from services.common import keys
 from services.common.events import Publisher, body
+from services.worker import accountfiles
 from services.worker.hostfiles import Record, parse, read_files
 
 Records = dict[str, dict[str, Any]]
@@ -129,6 +130,16 @@ def _store(
             publisher.publish_body(raw)  # Redis restarted and forgot the script: loads it
         elif isinstance(result, Exception):
             raise result
+
+
+def as_written(client: redis.Redis, host: str, sysroot: Path) -> bool:
+    """The model in Redis is the one this process wrote, from files that have not changed
+    since (a stat of each file and one round trip; no read of a host of any size)."""
+    written = _written.get(host)
+    if written is None or not accountfiles.as_left(sysroot / "etc"):
+        return False
+    stored, present = _stored(client, host)
+    return present and stored == written.digest
 
 
 def unchanged(client: redis.Redis, host: str, sysroot: Path) -> bool:

@@ -130,6 +130,8 @@ def publish_earlier_changes(ctx: WorkerContext) -> None:
     cut off from Redis, before it could publish); anything else (made on the host in the
     instant before the watcher saw it) as made outside WMI2.
     """
+    if readmodel.as_written(ctx.client, ctx.host.name, ctx.host.sysroot):
+        return  # nothing changed since this process published its last change set
     writer.publish_unclaimed(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
 
 
