@@ -6,7 +6,7 @@ environment of redis-server, the worker and the web servers, where it stays read
 none of them needs it.
 
 The fix: ``prepare`` uses it, then ``wmi2 up`` starts every child with an environment
-without it. In compose, only the one-shot ``init`` service gets it (tests/test_compose.py).
+without it. In compose, only the one-shot ``init`` service gets it (tests/e2e/test_compose.py).
 """
 
 from __future__ import annotations

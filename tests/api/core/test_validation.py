@@ -132,7 +132,7 @@ def test_a_host_never_read_cannot_be_changed(api: ApiWorld) -> None:
     assert api.recorded() == before
 
 
-# --- the same refusals on a host read from real files (was tests/test_invalid_input.py) ----------
+# --- the same refusals on a host read from real files (was tests/test_invalid_input.py) -----------
 
 LONG = "x" * 10_000
 ON_A_SANDBOX: list[tuple[str, str, dict[str, Any]]] = [
