@@ -18,7 +18,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
 import orjson
@@ -252,11 +253,21 @@ class HostModel:
     users: Table
     groups: Table
     info: HostInfo | None
-    gid_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def keepable(self) -> bool:
         return self.stamp[0] is not None
+
+    @cached_property
+    def gid_names(self) -> dict[int, str]:
+        """The group of each gid (the first by name when two share one): only a group's
+        creation asks, so it is made then, not on every reload."""
+        names: dict[int, str] = {}
+        for row in self.groups.rows.values():
+            gid = row.order[1]
+            if gid not in names or row.name < names[gid]:
+                names[gid] = row.name
+        return names
 
 
 def _stamp_keys(host: str) -> tuple[str, str]:
@@ -277,11 +288,8 @@ def _model(host: str, client: redis.Redis, before: HostModel | None) -> HostMode
     stamp, users_raw, groups_raw = _fetch(client, host)
     users = _table(USERS, users_raw, before.users if before else None)
     groups = _table(GROUPS, groups_raw, before.groups if before else None)
-    gid_names: dict[int, str] = {}
-    for row in groups.ordered():  # by name: the first name of a gid, as the scan it replaces
-        gid_names.setdefault(row.order[1], row.name)
     info = HostInfo.model_validate_json(stamp[1]) if stamp[1] else None
-    return HostModel(host, stamp, users, groups, info, gid_names)
+    return HostModel(host, stamp, users, groups, info)
 
 
 class ReadModels:
