@@ -8,8 +8,9 @@ It writes N users (each with its own group; one in ten also in one of 50 shared 
 straight into a fresh sandbox's account files, starts ``wmi2 up`` on it (loadtest.stack),
 waits for the worker's first read, logs in, then asks each path one request at a time
 (after two untimed ones) and prints the median and p90 of the wall time of each
-request, and the size of its answer. One request at a time: this measures what one
-request costs, not what the machine sustains.
+request, and the size of its answer; last, the users page asked once right after each of
+ten changes (the first read after the model moved). One request at a time: this measures
+what one request costs, not what the machine sustains.
 """
 
 from __future__ import annotations
@@ -101,18 +102,46 @@ def measure(client: httpx.Client, path: str, requests: int) -> dict[str, float |
     }
 
 
+def after_changes(client: httpx.Client, changes: int) -> dict[str, float | int | str]:
+    """The users page asked once right after each of ``changes`` changes: the first read
+    after the model moved (the api reloads its copy of the model then)."""
+    times, size, status = [], 0, 0
+    for n in range(changes):
+        accepted = client.patch(f"/api/v1/users/{SOME_LOGIN}", json={"full_name": f"Changed {n}"})
+        accepted.raise_for_status()
+        while client.get(accepted.headers["Location"]).json()["state"] not in ("succeeded", "failed"):
+            time.sleep(0.05)
+        started = time.perf_counter()
+        answer = client.get("/users/")
+        times.append((time.perf_counter() - started) * 1000)
+        size, status = len(answer.content), answer.status_code
+    times.sort()
+    return {
+        "path": "/users/ (first after a change)",
+        "status": status,
+        "bytes": size,
+        "p50_ms": round(statistics.median(times), 1),
+        "p90_ms": round(times[int(len(times) * 0.9) - 1], 1),
+    }
+
+
 def run(users: int, requests: int) -> list[dict[str, float | int | str]]:
     up = Up(parent="/dev/shm" if Path("/dev/shm").is_dir() else None)
     with umask(SANDBOX_UMASK):
         sysroot = init_sandbox(up.data_dir / "sysroot")
     seed(sysroot, users)
     with up, httpx.Client(base_url=up.url, verify=False, timeout=120) as client:
-        client.post("/api/v1/session", json={"login": ADMIN, "password": ADMIN_PASSWORD}).raise_for_status()
+        session = client.post("/api/v1/session", json={"login": ADMIN, "password": ADMIN_PASSWORD})
+        session.raise_for_status()
+        client.headers["X-CSRF-Token"] = session.json()["csrf_token"]
         took = _wait_for_model(client, users)
         print(
             f"worker's first read of {users:,} users: {took:.1f} s after the origin answered", file=sys.stderr
         )
-        return [measure(client, path, requests) for path in PATHS]
+        return [
+            *(measure(client, path, requests) for path in PATHS),
+            after_changes(client, min(requests, 10)),
+        ]
 
 
 def main(argv: list[str] | None = None) -> int:
