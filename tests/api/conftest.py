@@ -7,6 +7,9 @@
   (one heartbeat), whose jobs the test runs with ``host.run_ok(...)`` (tests/support/inprocess.py).
 
 One app per test session (per xdist process): making it, and logging in, cost more than a test.
+The tier's own WMI accounts are stored with argon2 hashes of the lowest cost, set again before
+each test (a login upgrades a weak hash to the library's parameters): every check still runs
+argon2, in a millisecond instead of half a second. tests/security keeps the real cost.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from sqlalchemy import delete, update
 
-from services.cli.accounts import create_admin
-from services.common.db import Admin, AuditEntry, Job, sessionmaker_for
+from services.common.db import Admin, AuditEntry, Job, init_db, sessionmaker_for
 from services.common.settings import Settings
 from services.worker.sandbox import init_sandbox
 from tests.support import inprocess
@@ -35,6 +38,11 @@ from tests.support.api_app import (
 from tests.support.inprocess import Host, InProcessApi, Served
 from tests.support.redis_server import RedisServer
 
+ACCOUNTS = (ADMIN, VIEWER, DISABLED)
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+# Made once: the same hash each test, so that the reset below costs no argon2 run.
+CHEAP_HASHES = {login: CHEAP.hash(password) for login, password in ACCOUNTS}
+
 
 @pytest.fixture(scope="session")
 def api_settings(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Settings:
@@ -43,10 +51,14 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisSe
     settings = Settings(data_dir=data_dir, sysroot=data_dir.parent / "sysroot", redis_url=redis_server.url,
                         host_name=HOST, database_url=f"sqlite:///{data_dir / 'wmi2.db'}")  # fmt: skip
     url = settings.resolved_database_url
-    for login, password, role in ((*ADMIN, "admin"), (*VIEWER, "viewer"), (*DISABLED, "admin")):
-        create_admin(url, login, password, role)
+    init_db(url)
     with sessionmaker_for(url)() as db:
-        db.execute(update(Admin).where(Admin.login == DISABLED[0]).values(disabled=True))
+        for (login, _password), role in zip(ACCOUNTS, ("admin", "viewer", "admin"), strict=True):
+            db.add(
+                Admin(
+                    login=login, password_hash=CHEAP_HASHES[login], role=role, disabled=login == DISABLED[0]
+                )
+            )
         db.commit()
     return settings
 
@@ -72,6 +84,8 @@ def _fresh_world(served: Served, redis_server: RedisServer, tokens: dict[str, To
     with world.db() as db:
         db.execute(delete(Job))
         db.execute(delete(AuditEntry))
+        for login, cheap in CHEAP_HASHES.items():
+            db.execute(update(Admin).where(Admin.login == login).values(password_hash=cheap))
         db.commit()
     return world
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from services.api.core.auth import FAILURE_LIMIT
 from services.common import keys
-from services.common.db import AuditEntry
+from services.common.db import Admin, AuditEntry
 from services.common.sessions import COOKIE, digest
 from tests.support.api_app import ADMIN, DISABLED, VIEWER, ApiWorld, session_cookie
 
@@ -113,3 +114,20 @@ def test_login_body_is_checked(api: ApiWorld) -> None:
     # The password typed is never echoed back, even in a validation error.
     long = anonymous.post("/api/v1/session", json={"login": "x", "password": "secret-" * 200})
     assert long.status_code == 422 and "secret-" not in long.text
+
+
+def test_a_weak_stored_hash_is_upgraded_at_the_next_successful_login(api: ApiWorld) -> None:
+    """The tier stores its accounts with the cheapest argon2 hash (tests/api/conftest.py): a
+    right password replaces it with one of the library's parameters; a wrong one does not."""
+    with api.db() as db:
+        weak = db.scalar(select(Admin.password_hash).where(Admin.login == VIEWER[0]))
+    assert weak is not None and "m=8,t=1,p=1" in weak
+    assert _login(api, VIEWER[0], "not-the-password").status_code == 401
+    with api.db() as db:
+        assert db.scalar(select(Admin.password_hash).where(Admin.login == VIEWER[0])) == weak
+    assert _login(api, *VIEWER).status_code == 200
+    with api.db() as db:
+        upgraded = db.scalar(select(Admin.password_hash).where(Admin.login == VIEWER[0]))
+    assert upgraded is not None and upgraded != weak
+    assert not PasswordHasher().check_needs_rehash(upgraded)
+    assert PasswordHasher().verify(upgraded, VIEWER[1])
