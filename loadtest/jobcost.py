@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from services.common.db import Job, init_db, sessionmaker_for
     from services.common.events import Publisher
     from services.common.settings import get_settings
-    from services.worker import apply, hostfiles, jobs, readmodel, shadow, tasks
+    from services.worker import accountfiles, changeset, jobs, readmodel, tasks
     from services.worker.context import context
     from services.worker.hostlock import host_lock
     from services.worker.sandbox import init_sandbox
@@ -138,18 +138,14 @@ def main(argv: list[str] | None = None) -> int:
             watcher.ready.wait(10)
 
         jobs.claim = timed("sql: claim the job", jobs.claim)
-        jobs.finish = timed("sql: finish the job + audit", jobs.finish)
+        jobs.claim_queued = timed("sql: claim the jobs queued behind it", jobs.claim_queued)
+        jobs.finish_all = timed("sql: finish the jobs + audit", jobs.finish_all)
         tasks.host_lock = timed_context("host lock: wait + release", tasks.host_lock)
-        shadow.run = timed("tool: useradd", shadow.run)
-        read_host = hostfiles.read_host
-        apply.hostfiles.read_host = timed("re-read for the result sentence", read_host)
-        # The refresh parses with read_host (before the speed work) or parse (after).
-        for name in ("read_host", "parse"):
-            if hasattr(readmodel, name):
-                setattr(readmodel, name, timed("refresh: parse the files", getattr(readmodel, name)))
-        readmodel.refresh = timed("refresh: total", readmodel.refresh)
-        Publisher.publish = timed("redis: publish events", Publisher.publish)  # type: ignore[method-assign]
-        tasks.apply_once = timed("apply: total (tool + its re-read + mark)", tasks.apply_once)
+        changeset.apply = timed("change set: total", changeset.apply)
+        accountfiles.write = timed("change set: write the files", accountfiles.write)
+        readmodel.store_own = timed("publish the set's own changes", readmodel.store_own)
+        readmodel.refresh = timed("refresh: total (a re-read)", readmodel.refresh)
+        Publisher.publish_many = timed("redis: publish job events", Publisher.publish_many)  # type: ignore[method-assign]
         run = timed("run_action: total", tasks.run_action.run)
 
         maker = sessionmaker_for(settings.resolved_database_url)

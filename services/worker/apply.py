@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from services.common.actions import Action
 from services.worker.changeset import Host, Item
 from services.worker.changeset import apply as apply_set
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 
 __all__ = ["Host", "apply"]
 

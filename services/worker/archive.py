@@ -7,7 +7,7 @@ import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 
 UNTOUCHED = "Nothing was changed: delete the user keeping its home, then see to the home by hand."
 

@@ -27,9 +27,9 @@ from services.common import actions
 from services.common.actions import Action
 from services.worker import accountfiles, archive, defaults, homes, hostfiles, preflight, pwlock
 from services.worker.accountfiles import AccountFiles, Table
+from services.worker.checks import ToolError
 from services.worker.defaults import Defaults
 from services.worker.edits import EDITS, Context, Done
-from services.worker.shadow import ToolError
 
 log = logging.getLogger(__name__)
 NOT_WRITTEN = "The account files could not be written ({why}): nothing was changed."

@@ -21,9 +21,9 @@ from services.common import accounts, actions, names
 from services.common.actions import Action
 from services.worker import archive
 from services.worker.accountfiles import AccountFiles
+from services.worker.checks import ToolError, check_full_name, check_gid, check_hash, check_name
 from services.worker.defaults import Defaults
 from services.worker.lookups import index, members
-from services.worker.shadow import ToolError, check_full_name, check_gid, check_hash, check_name
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -13,10 +13,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.worker import defaults, shadow
+from services.worker import checks, defaults
 
 
-class HomeExists(shadow.ToolError):
+class HomeExists(checks.ToolError):
     """The home to make is there already (a user deleted keeping it, or made by hand)."""
 
 
@@ -69,7 +69,7 @@ class Homes:
     def make(self, home: str, uid: int, gid: int) -> None:
         target = self.root / home.lstrip("/")
         if target.parent.resolve() != self.base and self.base not in target.parent.resolve().parents:
-            raise shadow.ToolError(f"The home {home!r} is not under {self.shown_base}: WMI2 does not make it")
+            raise checks.ToolError(f"The home {home!r} is not under {self.shown_base}: WMI2 does not make it")
         try:
             os.mkdir(target, 0o700)
         except FileExistsError:

@@ -9,8 +9,8 @@ same on a host of 30 accounts as on one of 30,000.
 from __future__ import annotations
 
 from services.worker.accountfiles import AccountFiles
+from services.worker.checks import ToolError
 from services.worker.defaults import Defaults
-from services.worker.shadow import ToolError
 
 
 def members(field: str) -> list[str]:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from services.worker.archive import home_base
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 
 MIB = 1024 * 1024
 ACCOUNT_FILES = ("passwd", "shadow", "group", "gshadow")

@@ -21,14 +21,14 @@ from services.common import actions, keys
 from services.common.actions import Action
 from services.common.events import body
 from services.common.tasks import RUN_ACTION
-from services.worker import changeset, homes, hostfiles, jobs, ownchanges, reached, readmodel, shadow, writer
+from services.worker import changeset, homes, hostfiles, jobs, ownchanges, reached, readmodel, writer
 from services.worker.app import celery_app
 from services.worker.apply import apply
 from services.worker.changeset import Item
+from services.worker.checks import ToolError
 from services.worker.context import WorkerContext, context
 from services.worker.hostlock import HostBusy, host_lock
 from services.worker.lookups import index
-from services.worker.shadow import ToolError
 from services.worker.sweeper import job_id_of
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,11 @@ def finish_interrupted(
     if left.home:
         homes.make_home(sysroot, left.user.home, left.user.uid, left.user.gid)
     if left.password and params.password_hash is not None:
-        shadow.set_password(sysroot, params.login, params.password_hash)
+        apply(
+            ctx.host,
+            Action.USER_PASSWORD,
+            actions.UserPassword(login=params.login, password_hash=params.password_hash),
+        )
     log.info("job %s: its account was made before the interruption; its %s made now", job.id, left.what())
     return CREATION_FINISHED.format(login=params.login, left=left.what())
 

@@ -29,8 +29,8 @@ from services.common import actions
 from services.common.actions import Action
 from services.worker import pwlock
 from services.worker.apply import Host, apply
+from services.worker.checks import ToolError
 from services.worker.sandbox import init_sandbox
-from services.worker.shadow import ToolError
 from tests.support.jobs import Jobs
 from tests.support.processes import Service
 from tests.support.sandbox_files import entry, snapshot

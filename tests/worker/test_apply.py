@@ -10,7 +10,7 @@ import pytest
 from services.common import actions
 from services.common.actions import Action
 from services.worker.apply import Host, apply
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 from tests.support.sandbox_files import entry, members
 
 HASH = "$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
