@@ -25,7 +25,7 @@ from services.common.accounts import HostInfo
 from services.common.actions import Action
 from services.worker import hostfiles
 from services.worker.apply import Host, apply
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 from tests.security.hostsnapshot import host_snapshot
 from tests.support.api_app import HOST, ApiWorld
 from tests.support.sandbox_files import snapshot

@@ -20,7 +20,7 @@ import pytest
 from services.common import actions
 from services.common.actions import Action
 from services.worker.apply import Host, apply
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 from tests.support.sandbox_files import entry, snapshot
 
 

@@ -25,7 +25,7 @@ from services.api.core import validation
 from services.common import actions
 from services.common.actions import Action
 from services.worker.apply import Host, apply
-from services.worker.shadow import ToolError
+from services.worker.checks import ToolError
 from tests.security.hostsnapshot import host_snapshot
 from tests.support.api_app import ApiWorld
 from tests.support.sandbox_files import members, snapshot
