@@ -113,8 +113,14 @@ class Submitter:
         hosts.check_online(self.host, record, beating)
         self._online_checked = True
         models = self.models or readmodel.ReadModels(self.redis)
-        model = models.current(self.host, (digest, info))
-        return readmodel.snapshot(model, manage_system_accounts=self.manage_system_accounts)
+        model = models.kept(self.host, (digest, info))
+        if model is not None:
+            return readmodel.snapshot(model, manage_system_accounts=self.manage_system_accounts)
+        # The host changed since this process last loaded it: read only what the checks ask.
+        return readmodel.live_snapshot(
+            self.redis, self.host, info, lambda: models.current(self.host).gid_names,
+            manage_system_accounts=self.manage_system_accounts,
+        )  # fmt: skip
 
     def submit(self, action: Action, target: str, params: BaseModel) -> Job:
         self._ensure_online()
