@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.wait import wait_for
-from tests.test_compose import _certificate, _proxy, _upstreams
+from tests.e2e.test_compose import _certificate, _proxy, _upstreams
 
 
 def _issued(tmp_path: Path) -> set[str]:

@@ -26,7 +26,7 @@ from kombu.exceptions import OperationalError
 from services.api.core.jobs import JobQueue
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
-from tests.test_compose import COMPOSE, REDIS_SENTINEL, _resolved
+from tests.e2e.test_compose import COMPOSE, REDIS_SENTINEL, _resolved
 
 PASSWORD = REDIS_SENTINEL
 
