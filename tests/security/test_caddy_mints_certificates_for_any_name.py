@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.wait import wait_for
 from tests.e2e.test_compose import _certificate, _proxy, _upstreams
+from tests.support.wait import wait_for
 
 
 def _issued(tmp_path: Path) -> set[str]:

@@ -24,9 +24,9 @@ import redis
 from kombu.exceptions import OperationalError
 
 from services.api.core.jobs import JobQueue
+from tests.e2e.test_compose import COMPOSE, REDIS_SENTINEL, _resolved
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
-from tests.e2e.test_compose import COMPOSE, REDIS_SENTINEL, _resolved
 
 PASSWORD = REDIS_SENTINEL
 
