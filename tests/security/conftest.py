@@ -14,12 +14,11 @@ import httpx
 import psutil
 import pytest
 
+# The events service as tests/events/test_app.py starts it, with its WMI accounts.
+from tests.support.events_server import accounts_db, start_events  # noqa: F401
 from tests.support.ports import free_port
 from tests.support.processes import ROOT
 from tests.support.wait import wait_for
-
-# The events service as tests/events/test_app.py starts it, with its WMI accounts.
-from tests.support.events_server import accounts_db, start_events  # noqa: F401
 
 # A first admin's password no one would choose: the checks look for where it ends up.
 ADMIN_PASSWORD = "sentinel-admin-pass-5c1d"

@@ -23,9 +23,9 @@ import sqlalchemy
 from services.common import keys
 from services.common.events import Publisher
 from services.common.sessions import COOKIE, digest, open_session
+from tests.support.events_server import EventsServer
 from tests.support.sse import Listener
 from tests.support.wait import wait_for
-from tests.support.events_server import EventsServer
 
 # Short enough that "within a heartbeat or two" is seconds; every wait below is bounded.
 HEARTBEAT = 0.3
