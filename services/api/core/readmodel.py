@@ -361,8 +361,9 @@ class ReadModels:
 
 
 def _by_name(raw: Mapping[str, bytes] | Mapping[bytes, bytes]) -> Mapping[str, bytes]:
-    """HGETALL's answer (bytes names) decoded; a table's view (str names) as it is."""
-    if isinstance(next(iter(raw), None), bytes):
+    """HGETALL's answer (a dict, bytes names) decoded; a view by name (a table's, a live
+    hash's) as it is: never iterated here, which would read every name of a live hash."""
+    if isinstance(raw, dict) and isinstance(next(iter(raw), None), bytes):
         return {k.decode(): v for k, v in cast(Mapping[bytes, bytes], raw).items()}
     return cast(Mapping[str, bytes], raw)
 

@@ -61,9 +61,13 @@ def _store(client: redis.Redis, *, digest: bytes | None = b"d1", read_at: str = 
     pipe.execute()
 
 
-def _hgetalls(client: redis.Redis) -> int:
-    stats = client.info("commandstats").get("cmdstat_hgetall", {})
+def _calls(client: redis.Redis, command: str) -> int:
+    stats = client.info("commandstats").get(f"cmdstat_{command}", {})
     return int(stats.get("calls", 0))
+
+
+def _hgetalls(client: redis.Redis) -> int:
+    return _calls(client, "hgetall")
 
 
 @pytest.fixture
@@ -183,11 +187,11 @@ def test_a_live_snapshot_reads_the_records_a_check_asks_for_and_no_whole_hash(
     _store(redis_client, digest=b"d2")  # the worker stored again: the kept model is stale
     stamp = models.stamp(HOST)
     assert models.kept(HOST, stamp) is None
-    before = _hgetalls(redis_client)
+    before, names = _hgetalls(redis_client), _calls(redis_client, "hkeys")
     snap = readmodel.live_snapshot(redis_client, HOST, stamp[1], lambda: models.current(HOST).gid_names)
     assert "alice" in snap.users and "zed" not in snap.users and "devs" in snap.groups
     assert snap.users["carol"].primary_group == "devs" and snap.groups["devs"].members == ["alice", "dave"]
     assert snap.info is not None and snap.info.name == HOST
-    assert _hgetalls(redis_client) == before
+    assert _hgetalls(redis_client) == before and _calls(redis_client, "hkeys") == names, "a whole hash read"
     # Only the rare check by gid loads the model.
     assert snap.gid_owner(1100) == "devs" and _hgetalls(redis_client) == before + 2
