@@ -110,3 +110,22 @@ def test_chaos_counts_add_up_across_a_web_worker_kill(tmp_path: Path) -> None:
     for reader in result["readers"]:
         assert reader["expected"] > 0 and reader["received"] == reader["expected"], reader
     assert result["must_be_zero"] == dict.fromkeys(result["must_be_zero"], 0), result["must_be_zero"]
+
+
+@pytest.mark.timeout(240)
+def test_scale_seeds_a_sandbox_and_measures_each_row(tmp_path: Path) -> None:
+    """50 seeded accounts, every step of ``loadtest.scale`` once, briefly (the paced run left out)."""
+    args = ["loadtest.scale", "--accounts", "50", "--singles", "2", "--externals", "1", "--requests", "1",
+            "--batch", "10", "--flood", "10", "--rate", "0"]  # fmt: skip
+    figures = _run(args, tmp_path / "scale.json", 200)["runs"][0]["50"]
+    assert figures["model_ready_s"] >= 0, figures
+    for run in (figures["singles"], figures["batch"], figures["flood"]):
+        assert run["sent"] > 0 and run["errors"] == 0 and run["failed"] == 0 and run["lost"] == 0, run
+        assert run["created"] == run["sent"]
+    assert figures["batch"]["jobs_seen"] == 10 and figures["batch"]["batch_s"] > 0, figures["batch"]
+    assert figures["external"]["lost"] == 0 and figures["external"]["visible"]["n"] == 1, figures["external"]
+    reads = figures["reads"]
+    assert {reads[k]["status"] for k in ("users_page", "users_filter", "dashboard", "api_users")} == {200}
+    answer = reads["api_users"]  # a plain list, or a page of an envelope with the total
+    assert (answer["total"] if answer["shape"] == "envelope" else answer["items"]) >= 50, answer
+    assert figures["worker"]["processes"] >= 2 and figures["worker"]["rss_mb"] > 0, figures["worker"]
