@@ -47,11 +47,6 @@ const views = {
     password: u.has_password ? "set" : "none",
     last_change: u.last_change || "never",
   }),
-  group: (g) => ({
-    ...g,
-    members: `${g.members.length}${g.members.length ? ": " + g.members.slice(0, 6).join(", ") : ""}${g.members.length > 6 ? "…" : ""}`,
-    member_count: String(g.members.length),
-  }),
 };
 
 // --- templates: <template> rows rendered by the same Jinja macro as the server's rows ------
@@ -750,7 +745,6 @@ function recordPage() {
   const kind = head.dataset.record;
   const key = head.dataset.key;
   const gone = document.querySelector("[data-gone]");
-  const members = document.querySelector("[data-members]");
 
   function setGone(isGone, by) {
     gone.hidden = !isGone;
@@ -772,8 +766,10 @@ function recordPage() {
     }
   }
 
+  // A user's fields follow its record; a group's page asks the server for its regions again
+  // (its members are one page of them, rendered there).
   function show(record) {
-    const shown = kind === "user" ? { ...views.user(record), groups: views.user(record).groups_or_none } : views.group(record);
+    const shown = { ...views.user(record), groups: views.user(record).groups_or_none };
     for (const el of document.querySelectorAll("[data-field]")) {
       const value = String(shown[el.dataset.field] ?? "");
       if (el.textContent !== value) {
@@ -785,20 +781,7 @@ function recordPage() {
       if (!el.closest("[data-job]") && el.dataset.badge in shown) setBadge(el, shown[el.dataset.badge]);
     }
     for (const el of document.querySelectorAll("[data-field-value]")) setValue(el, String(shown[el.dataset.fieldValue] ?? ""));
-    if (kind === "user") {
-      for (const form of document.querySelectorAll("form[data-when]")) form.hidden = (form.dataset.when === "locked") !== record.locked;
-    }
-    if (members) {
-      const existing = new Map([...members.children].map((li) => [li.dataset.key, li]));
-      members.replaceChildren(...record.members.map((login) => {
-        const li = existing.get(login);
-        if (li) return li;
-        const fresh = stamp("tpl-member", { login }, login);
-        flash(fresh);
-        return fresh;
-      }));
-      members.parentElement.querySelector("[data-empty]").hidden = record.members.length > 0;
-    }
+    for (const form of document.querySelectorAll("form[data-when]")) form.hidden = (form.dataset.when === "locked") !== record.locked;
   }
 
   onEvents((batch) => {
@@ -810,7 +793,8 @@ function recordPage() {
         setGone(true, event.actor ? `by ${event.actor}` : event.data.external ? "on the host" : "");
       } else {
         setGone(false);
-        show(event.data);
+        if (kind === "user") show(event.data);
+        else refreshRegions();
       }
     }
   });

@@ -28,8 +28,10 @@ GROUPS = TableSpec(
         Column("members", "Members", numeric=True, optional=True, right=False),
     ],
 )
-# A group's page names at most this many of the users whose primary group it is.
+# A group's page names at most this many of the users whose primary group it is, and lists
+# at most this many of its members (all of them: the users page, filtered by the group).
 PRIMARY_SHOWN = 20
+MEMBERS_SHOWN = 200
 
 
 def _pages(request: Request) -> Pages:
@@ -69,9 +71,10 @@ def group_page(
         raise PageError(404, f"There is no group {name!r} on host {page.host!r}.")
     # Users whose primary group this is: why groupdel would refuse, and who "belongs" without being listed.
     primary = [r.name for r in model.users.ordered() if r.primary == name]
+    group = row.record()
     body = _pages(request).render(
-        "group.html", page=page, group=row.record(), primary=primary[:PRIMARY_SHOWN],
-        primary_total=len(primary), job=job_note(db, job),
+        "group.html", page=page, group=group, members=group["members"][:MEMBERS_SHOWN],
+        primary=primary[:PRIMARY_SHOWN], primary_total=len(primary), job=job_note(db, job),
     )  # fmt: skip
     return html(body)
 

@@ -44,3 +44,16 @@ def test_a_group_page_names_a_few_of_its_primary_users_and_links_to_them_all(api
     assert login(25) not in page.text
     assert 'href="/users/?group=devs&amp;system=1">its users</a>' in page.text
     assert api.viewer().get("/groups/nope/").status_code == 404
+
+
+def test_a_group_page_lists_one_page_of_members_and_links_to_them_all(api: ApiWorld) -> None:
+    many = [login(n) for n in range(300)]
+    record = {"name": "crowd", "gid": 5000, "members": many, "system": False}
+    api.redis.hset(keys.host_groups(HOST), "crowd", orjson.dumps(record))
+    page = api.admin().get("/groups/crowd/")
+    assert page.status_code == 200
+    listed = re.findall(r'<li data-key="([^"]+)"', page.text)
+    assert listed == many[:200] and login(200) not in page.text
+    assert '<span data-field="member_count">300</span> member(s)' in page.text
+    assert 'The first 200 of 300: <a href="/users/?group=crowd&amp;system=1">all of them</a>' in page.text
+    assert "tpl-member" not in page.text
