@@ -132,14 +132,20 @@ def _store(
             raise result
 
 
+# The digest this process last stored for a host when it did not keep the records (see
+# store_own): enough to know that the model is still its own.
+_last_stored: dict[str, bytes] = {}
+
+
 def as_written(client: redis.Redis, host: str, sysroot: Path) -> bool:
     """The model in Redis is the one this process wrote, from files that have not changed
     since (a stat of each file and one round trip; no read of a host of any size)."""
     written = _written.get(host)
-    if written is None or not accountfiles.as_left(sysroot / "etc"):
+    mine = written.digest if written is not None else _last_stored.get(host)
+    if mine is None or not accountfiles.as_left(sysroot / "etc"):
         return False
     stored, present = _stored(client, host)
-    return present and stored == written.digest
+    return present and stored == mine
 
 
 def unchanged(client: redis.Redis, host: str, sysroot: Path) -> bool:
@@ -224,6 +230,27 @@ def _touched(old: Records, new: dict[str, Record | None]) -> Records:
     return merged
 
 
+def _stored_records(
+    client: redis.Redis, host: str, users: list[str], groups: list[str]
+) -> tuple[Records, Records, bytes | None, bytes | None, bool]:
+    """The stored records of these names (one round trip, whatever the host's size), the
+    stored facts and digest, and whether a model is stored at all."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hmget(keys.host_users(host), users) if users else pipe.echo(b"")
+    pipe.hmget(keys.host_groups(host), groups) if groups else pipe.echo(b"")
+    pipe.get(keys.host_info(host))
+    pipe.get(keys.host_digest(host))
+    pipe.exists(keys.host_users(host), keys.host_info(host))
+    raw_users, raw_groups, info, digest, present = pipe.execute()
+    found_users = _load(
+        {n.encode(): v for n, v in zip(users, raw_users or [], strict=False) if v is not None}
+    )
+    found_groups = _load(
+        {n.encode(): v for n, v in zip(groups, raw_groups or [], strict=False) if v is not None}
+    )
+    return found_users, found_groups, info, digest, present == 2
+
+
 def store_own(
     client: redis.Redis,
     publisher: Publisher,
@@ -231,23 +258,26 @@ def store_own(
     own: OwnChanges,
 ) -> list[Change] | None:
     """Store and publish a change set's own changes from the records it made (see
-    :mod:`ownchanges`), each under the first job that touched its name; None when the
-    model in Redis is not the one this process wrote last (the caller then re-reads)."""
-    written = _written.get(host)
-    stored, present = _stored(client, host)
-    if written is None or not present or stored != written.digest:
-        return None
-    users = _touched(written.users, own.users)
-    groups = _touched(written.groups, own.groups)
-    changes = _order(
-        {k: users[k] for k in own.users if k in users},
-        {k: groups[k] for k in own.groups if k in groups},
-        {k: written.users[k] for k in own.users if k in written.users},
-        {k: written.groups[k] for k in own.groups if k in written.groups},
+    :mod:`ownchanges`), compared with the stored records of the same names, each under
+    the first job that touched its name; None when no model is stored yet (the caller
+    then reads the whole host)."""
+    old_users, old_groups, info, digest, present = _stored_records(
+        client, host, list(own.users), list(own.groups)
     )
+    if not present or info is None:
+        return None
+    new_users = {k: v for k, v in own.users.items() if v is not None}
+    new_groups = {k: v for k, v in own.groups.items() if v is not None}
+    changes = _order(new_users, new_groups, old_users, old_groups)
     makers: list[Maker] = [own.maker_of(change) for change in changes]
-    _store(client, publisher, host, changes, written.info, own.digest, makers, writer_done=True)
-    _written[host] = _Written(own.digest, users, groups, written.info)
+    _store(client, publisher, host, changes, info, own.digest, makers, writer_done=True)
+    written = _written.get(host)
+    if written is not None and written.digest == digest:
+        _written[host] = _Written(own.digest, _touched(written.users, own.users),
+                                  _touched(written.groups, own.groups), info)  # fmt: skip
+    else:
+        _written.pop(host, None)
+        _last_stored[host] = own.digest
     return changes
 
 
