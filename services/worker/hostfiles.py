@@ -83,7 +83,7 @@ def lines(text: str) -> list[str]:
     return text.split("\n")
 
 
-def _holds_account(line: str) -> bool:
+def holds_account(line: str) -> bool:
     # Blank lines, comments and NIS entries ('+'/'-') hold no account of this host.
     return bool(line.strip()) and not line.startswith(("#", "+", "-"))
 
@@ -92,7 +92,7 @@ def _rows(text: str, fields: int) -> list[list[str]]:
     """The colon-separated records of an account file; blank, comment and short lines skipped."""
     rows = []
     for line in lines(text):
-        if not _holds_account(line):
+        if not holds_account(line):
             continue
         parts = line.split(":")
         if len(parts) >= fields:
@@ -106,19 +106,13 @@ def _records(path: Path, fields: int) -> list[list[str]]:
     return _rows(path.read_text(encoding="utf-8", errors="replace"), fields)
 
 
-def _defs(text: str) -> dict[str, int]:
+def defs_of(text: str) -> dict[str, int]:
     values = dict(DEFAULT_DEFS)
     for line in lines(text):
         parts = line.split()
         if len(parts) >= 2 and parts[0] in values and parts[1].isdigit():
             values[parts[0]] = int(parts[1])
     return values
-
-
-def login_defs(etc: Path) -> dict[str, int]:
-    """The uid and gid ranges of login.defs (integers only)."""
-    path = etc / "login.defs"
-    return _defs(path.read_text(encoding="utf-8", errors="replace") if path.exists() else "")
 
 
 def _shells(text: str) -> list[str]:
@@ -192,7 +186,7 @@ def unreadable(name: str, number: int, line: str) -> str | None:
 
 def group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
     """The record of one line of group, or None for a line that holds no group."""
-    if not _holds_account(line):
+    if not holds_account(line):
         return None
     parts = line.split(":")
     if len(parts) < 4 or not parts[2].isdigit():
@@ -214,7 +208,7 @@ def _group_records(text: str, defs: dict[str, int], problems: list[str] | None =
     for number, line in enumerate(lines(text), 1):
         key = (line, gid_min, gid_max)
         record = memo.get(key) or group_record(line, gid_min, gid_max)
-        if record is None and problems is not None and _holds_account(line):
+        if record is None and problems is not None and holds_account(line):
             problems.append(unreadable("group", number, line) or f"group line {number}: unreadable")
         if record is None or record["name"] in groups:
             continue
@@ -264,7 +258,7 @@ def _user_records(
     memo, made = _last_users, {}
     users: dict[str, Record] = {}
     for number, line in enumerate(lines(passwd), 1):
-        if not _holds_account(line):
+        if not holds_account(line):
             continue
         problem = unreadable("passwd", number, line)
         if problem:
@@ -287,7 +281,7 @@ def _user_records(
 def parse(files: HostFiles, host: str) -> HostRecords:
     """The read model's records of what ``files`` hold."""
     texts = files.texts
-    defs = _defs(texts["login.defs"])
+    defs = defs_of(texts["login.defs"])
     problems: list[str] = []
     groups = _group_records(texts["group"], defs, problems)
     users = _user_records(texts["passwd"], texts["shadow"], defs, groups, problems)
@@ -306,12 +300,6 @@ def parse(files: HostFiles, host: str) -> HostRecords:
 def read_records(sysroot: Path, host: str) -> HostRecords:
     """Everything the read model holds about one host, read from its files now."""
     return parse(read_files(sysroot), host)
-
-
-def read_groups(etc: Path, defs: dict[str, int]) -> dict[str, Group]:
-    path = etc / "group"
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    return {k: Group(**v) for k, v in _group_records(text, defs).items()}
 
 
 def read_host(sysroot: Path, host: str) -> HostAccounts:

@@ -23,8 +23,8 @@ from redis.exceptions import NoScriptError
 
 from services.common import keys
 from services.common.events import Publisher, body
-from services.worker import accountfiles
-from services.worker.hostfiles import Record, parse, read_files
+from services.worker import accountfiles, linediff
+from services.worker.hostfiles import HostFiles, Record, parse, read_files
 
 Records = dict[str, dict[str, Any]]
 
@@ -155,7 +155,11 @@ def unchanged(client: redis.Redis, host: str, sysroot: Path) -> bool:
     its replacement is another watch event) or as something new (changed).
     """
     stored, present = _stored(client, host)
-    return stored == read_files(sysroot).digest and present
+    files = read_files(sysroot)
+    if stored != files.digest or not present:
+        return False
+    _seen[host] = files  # what the next change is compared with
+    return True
 
 
 def _stored(client: redis.Redis, host: str) -> tuple[bytes | None, bool]:
@@ -201,10 +205,14 @@ def refresh(
     files = read_files(sysroot)
     stored, present = _stored(client, host)
     if stored == files.digest and present:
+        _seen[host] = files
         if if_changed:
             return []
         old_users, old_groups = _fetch(client, host)
     else:
+        by_lines = _refresh_by_lines(client, publisher, host, files, stored, (job, actor), writer_done)
+        if by_lines is not None:
+            return by_lines
         written = _written.get(host)
         if written is not None and present and written.digest == stored:
             old_users, old_groups = written.users, written.groups
@@ -216,7 +224,42 @@ def refresh(
     makers: list[Maker] | None = [(job, actor)] * len(changes) if old_users else None
     _store(client, publisher, host, changes, info, files.digest, makers, writer_done)
     _written[host] = _Written(files.digest, accounts.users, accounts.groups, info)
+    _seen[host] = files
     return changes if old_users else []
+
+
+# Per host, the files as last read when the model stored was made from them: what the
+# next change is compared with, line by line (services/worker/linediff.py).
+_seen: dict[str, HostFiles] = {}
+
+
+def _refresh_by_lines(
+    client: redis.Redis,
+    publisher: Publisher,
+    host: str,
+    files: HostFiles,
+    stored: bytes | None,
+    maker: tuple[str | None, str | None],
+    writer_done: bool,
+) -> list[Change] | None:
+    """Store and publish what changed since the files last seen, from the lines that differ;
+    None when that cannot be done (nothing seen that the stored model was made from, or a
+    change the line comparison does not follow)."""
+    seen = _seen.get(host)
+    if seen is None or stored is None or seen.digest != stored:
+        return None
+    found = linediff.records(seen, files)
+    if found is None:
+        return None
+    users, groups = found
+    job, actor = maker
+    makers = {name: (job, actor) for name in users} if job else {}
+    group_makers = {name: (job, actor) for name in groups} if job else {}
+    own = OwnChanges(users, groups, files.digest, makers, group_makers)
+    changes = store_own(client, publisher, host, own, writer_done=writer_done)
+    if changes is not None:
+        _seen[host] = files
+    return changes
 
 
 def _touched(old: Records, new: dict[str, Record | None]) -> Records:
@@ -256,6 +299,8 @@ def store_own(
     publisher: Publisher,
     host: str,
     own: OwnChanges,
+    *,
+    writer_done: bool = True,
 ) -> list[Change] | None:
     """Store and publish a change set's own changes from the records it made (see
     :mod:`ownchanges`), compared with the stored records of the same names, each under
@@ -270,7 +315,7 @@ def store_own(
     new_groups = {k: v for k, v in own.groups.items() if v is not None}
     changes = _order(new_users, new_groups, old_users, old_groups)
     makers: list[Maker] = [own.maker_of(change) for change in changes]
-    _store(client, publisher, host, changes, info, own.digest, makers, writer_done=True)
+    _store(client, publisher, host, changes, info, own.digest, makers, writer_done)
     written = _written.get(host)
     if written is not None and written.digest == digest:
         _written[host] = _Written(own.digest, _touched(written.users, own.users),
