@@ -9,8 +9,9 @@ thread of its own (an anyio blocking portal), so that the tests stay synchronous
 ``Worker``: a host's worker without Celery's consumer: the real first read of the host
 (``Runtime.prepare``), one real heartbeat (the host online), and the real task function
 (``services.worker.tasks.run_action``) run on each message the api left on the host's
-queue, in the order a worker would take them. Real redis-server, real SQLite, real shadow
-tools on a sandbox root; only Celery's loop that pops messages is left out.
+queue, in the order a worker would take them. Real redis-server, real SQLite, the worker's
+real code writing the account files of a sandbox root; only Celery's loop that pops messages
+is left out.
 """
 
 from __future__ import annotations
