@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from services.common.db import Job, init_db, sessionmaker_for
     from services.common.events import Publisher
     from services.common.settings import get_settings
-    from services.worker import accountfiles, changeset, jobs, readmodel, tasks
+    from services.worker import accountfiles, changeset, jobs, jobset, readmodel, tasks
     from services.worker.context import context
     from services.worker.hostlock import host_lock
     from services.worker.sandbox import init_sandbox
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs.claim = timed("sql: claim the job", jobs.claim)
         jobs.claim_queued = timed("sql: claim the jobs queued behind it", jobs.claim_queued)
         jobs.finish_all = timed("sql: finish the jobs + audit", jobs.finish_all)
-        tasks.host_lock = timed_context("host lock: wait + release", tasks.host_lock)
+        jobset.host_lock = timed_context("host lock: wait + release", jobset.host_lock)
         changeset.apply = timed("change set: total", changeset.apply)
         accountfiles.write = timed("change set: write the files", accountfiles.write)
         readmodel.store_own = timed("publish the set's own changes", readmodel.store_own)

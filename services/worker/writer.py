@@ -62,3 +62,13 @@ def forget(client: redis.Redis, host: str, job: str) -> None:
     earlier = left(client, host)
     if earlier is not None and earlier[0] == job:
         client.delete(keys.host_writer(host))
+
+
+def publish_earlier(client: redis.Redis, publisher: Publisher, host: str, sysroot: Path) -> None:
+    """Under the host lock, before a job changes the host: what changed since the model was
+    stored is not its own. It goes out under the name of the job recorded as changing the
+    host (one killed, or cut off from Redis, before it could publish); anything else (made
+    on the host in the instant before the watcher saw it) as made outside WMI2."""
+    if readmodel.as_written(client, host, sysroot):
+        return  # nothing changed since this process published its last change set
+    publish_unclaimed(client, publisher, host, sysroot)

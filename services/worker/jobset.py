@@ -1,0 +1,208 @@
+"""A job and the jobs queued behind it, applied to the host as one change set.
+
+The delivered job takes along the jobs whose messages wait behind it in the host's queue,
+oldest first (a job whose message is queued is complete: its row, its secret and its
+``job.queued`` came before it). Each keeps its row, events, result and audit entry; one
+that cannot run or is refused fails alone. The set is published from the records it
+touched, each change under the first job that touched its name; the jobs are finished in
+one transaction and announced in one round trip, and the messages of those taken along
+are taken out of the queue, where they would only be delivered to be ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis
+
+from services.common import actions, keys
+from services.common.events import body
+from services.worker import changeset, hostfiles, jobs, ownchanges, readmodel, writer
+from services.worker.changeset import Item
+from services.worker.context import WorkerContext
+from services.worker.hostlock import HostBusy, host_lock
+from services.worker.jobinput import BadJob, fetch_secrets, parse, with_kept
+from services.worker.lookups import index
+from services.worker.sweeper import job_id_of
+
+log = logging.getLogger(__name__)
+
+# How long a redelivered job's *applied* mark is kept (seconds).
+APPLIED_TTL = 24 * 3600
+# The most jobs one change set takes: a set holds the host lock until its last change.
+BATCH_MAX = 1000
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A claimed job of a change set, with what it asks (its public parameters)."""
+
+    job: jobs.Claimed
+    action: str
+    params: dict[str, Any]
+
+
+def waiting_in_queue(ctx: WorkerContext, first: jobs.Claimed) -> list[tuple[str, Any]]:
+    """The jobs whose messages wait in the host's queue behind ``first``, oldest first: their
+    ids and messages. Only a job whose message is queued is complete (its row, its secret
+    and its ``job.queued`` come before its message)."""
+    raws = ctx.client.lrange(keys.host_queue(ctx.host.name), -BATCH_MAX, -1)
+    found = []
+    for raw in reversed(raws):  # kombu pushes on the left and pops on the right
+        try:
+            job_id = job_id_of(orjson.loads(raw))
+        except orjson.JSONDecodeError:
+            continue
+        if job_id and job_id != first.id:
+            found.append((job_id, raw))
+    return found
+
+
+def coalesce(ctx: WorkerContext, first: Pending) -> tuple[list[Pending], list[Any]]:
+    """``first`` and the jobs queued behind it that it can take along, in the order they were
+    accepted; and the messages of those taken along, to remove once they have ended."""
+    waiting = waiting_in_queue(ctx, first.job)
+    joined = jobs.claim_queued(ctx.database_url, ctx.host.name, [job_id for job_id, _ in waiting])
+    taken = {j.job.id for j in joined}
+    messages = [raw for job_id, raw in waiting if job_id in taken]
+    return [first, *(Pending(j.job, j.action, j.params) for j in joined)], messages
+
+
+def items_of(ctx: WorkerContext, pending: list[Pending]) -> tuple[list[Item], dict[str, str]]:
+    """The set's items, and the errors of the jobs that cannot be run as sent."""
+    items, errors = [], {}
+    secrets = fetch_secrets(ctx.client, [p.job.id for p in pending if actions.wanted_secrets(p.params)])
+    for p in pending:
+        try:
+            known, parsed = parse(p.action, with_kept(secrets.get(p.job.id), p.params))
+            if p.job.host != ctx.host.name:
+                raise BadJob(f"The job is for host {p.job.host}, not {ctx.host.name}.")
+        except BadJob as exc:
+            errors[p.job.id] = str(exc)
+            continue
+        items.append(Item(p.job.id, known, parsed))
+    return items, errors
+
+
+def own_changes(applied: changeset.Applied, pending: list[Pending], digest: bytes) -> readmodel.OwnChanges:
+    """What the set touched, each name under the first job that touched it."""
+    assert applied.files is not None and applied.defaults is not None
+    actors = {p.job.id: p.job.actor for p in pending}
+    user_makers: dict[str, tuple[str, str | None]] = {}
+    group_makers: dict[str, tuple[str, str | None]] = {}
+    for outcome in applied.outcomes:
+        if outcome.done is None:
+            continue
+        maker = (outcome.item.job, actors.get(outcome.item.job))
+        for login in outcome.done.users:
+            user_makers.setdefault(login, maker)
+        for name in outcome.done.groups:
+            group_makers.setdefault(name, maker)
+    found = index(applied.files, applied.defaults)
+    users, groups = ownchanges.records(
+        applied.files, found, applied.defaults, set(user_makers), set(group_makers)
+    )
+    return readmodel.OwnChanges(users, groups, digest, user_makers, group_makers)
+
+
+def publish_set(ctx: WorkerContext, applied: changeset.Applied, pending: list[Pending]) -> None:
+    """The set's changes, published each under its job's name, from what it wrote; from a
+    re-read of the host when that cannot be (Redis holds a model this process did not write)."""
+    host = ctx.host
+    try:
+        if applied.files is not None and applied.defaults is not None:
+            etc = host.sysroot / "etc"
+            raws = {name: table.raw for name, table in applied.files.tables.items()}
+            raws.update({name: hostfiles.read_raw(etc, name) for name in ("login.defs", "shells")})
+            own = own_changes(applied, pending, hostfiles.digest_of(raws))
+            if readmodel.store_own(ctx.client, ctx.publisher, host.name, own) is not None:
+                return
+        first = pending[0].job
+        readmodel.refresh(ctx.client, ctx.publisher, host.name, host.sysroot, job=first.id, actor=first.actor,
+                          writer_done=True)  # fmt: skip
+    except redis.RedisError as exc:
+        log.warning("the changes of job %s will be published by the next re-read: %s", pending[0].job.id, exc)
+
+
+def apply_set(ctx: WorkerContext, pending: list[Pending]) -> dict[str, tuple[str | None, str | None]]:
+    """Run the set under the host lock; each job's (result, error)."""
+    items, errors = items_of(ctx, pending)
+    ended: dict[str, tuple[str | None, str | None]] = {job_id: (None, e) for job_id, e in errors.items()}
+    if not items:
+        return ended
+    try:
+        with host_lock(ctx.client, ctx.host.name):
+            writer.publish_earlier(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
+            writer.mark(ctx.client, ctx.host.name, pending[0].job.id, pending[0].job.actor)
+            applied = changeset.apply(ctx.host, items)
+            mark_applied(ctx, applied.outcomes)
+            publish_set(ctx, applied, pending)
+    except HostBusy as exc:
+        return {**ended, **{item.job: (None, str(exc)) for item in items}}
+    return {**ended, **{o.item.job: (o.result, o.error) for o in applied.outcomes}}
+
+
+def mark_applied(ctx: WorkerContext, outcomes: list[changeset.Outcome]) -> None:
+    """Each job whose change reached the host: a delivery of it again must not apply it again."""
+    pipe = ctx.client.pipeline(transaction=False)
+    for outcome in outcomes:
+        if outcome.result is not None:
+            pipe.set(keys.job_applied(outcome.item.job), outcome.result, ex=APPLIED_TTL)
+    pipe.execute()
+
+
+def end_set(
+    ctx: WorkerContext, pending: list[Pending], ended: dict[str, tuple[str | None, str | None]]
+) -> None:
+    """Record, forget the secrets of, and announce every job of the set."""
+    finished = [jobs.Finished(p.job, p.action, *ended[p.job.id]) for p in pending]
+    jobs.finish_all(ctx.database_url, finished)
+    secret_keys = [keys.job_secret(p.job.id) for p in pending if actions.wanted_secrets(p.params)]
+    try:
+        if secret_keys:
+            ctx.client.delete(*secret_keys)
+        raws = []
+        for f in finished:
+            e = f.ended()
+            raws.append(body(e.event_type, ctx.host.name, e.event_data, job=e.id, actor=e.actor))
+        ctx.publisher.publish_many(raws)
+    except redis.RedisError as exc:
+        log.warning("the end of %d job(s) will be announced by the sweeper: %s", len(finished), exc)
+        return
+    jobs.announced_all(ctx.database_url, [p.job.id for p in pending])
+
+
+def drop_messages(ctx: WorkerContext, messages: list[Any]) -> None:
+    """The messages of jobs that ended in another's set: delivered now, they would be ignored."""
+    if messages:
+        pipe = ctx.client.pipeline(transaction=False)
+        for raw in messages:
+            pipe.lrem(keys.host_queue(ctx.host.name), -1, raw)
+        pipe.execute()
+
+
+def run_set(ctx: WorkerContext, first: Pending) -> None:
+    pending, messages = coalesce(ctx, first)
+    announce_running(ctx, pending)
+    ended = apply_set(ctx, pending)
+    end_set(ctx, pending, ended)
+    try:
+        drop_messages(ctx, messages)
+    except redis.RedisError as exc:
+        log.info("the messages of finished jobs stay queued (each will be ignored): %s", exc)
+    log.info("change set of %d job(s) ended", len(pending))
+
+
+def announce_running(ctx: WorkerContext, pending: list[Pending]) -> None:
+    raws = [
+        body("job.running", ctx.host.name, {"action": p.action, "target": p.job.target}, job=p.job.id,
+             actor=p.job.actor)
+        for p in pending
+    ]  # fmt: skip
+    try:
+        ctx.publisher.publish_many(raws)
+    except redis.RedisError as exc:
+        log.warning("job.running of %d job(s) not published: %s", len(pending), exc)
