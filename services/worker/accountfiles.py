@@ -22,6 +22,7 @@ what keeps a change's cost flat however many accounts the host holds.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -257,13 +258,17 @@ def _write_new(path: Path, data: bytes, like: os.stat_result | None) -> None:
 _syncers: dict[int, ThreadPoolExecutor] = {}
 
 
+def _pool() -> ThreadPoolExecutor:
+    # One pool per process: a pool process forked from the worker has none of its threads.
+    pool = _syncers.get(os.getpid())
+    if pool is None:
+        pool = _syncers[os.getpid()] = ThreadPoolExecutor(len(FILES) + 1, "account-files")
+    return pool
+
+
 def _sync_files(paths: list[Path]) -> None:
     """Each of ``paths`` on disk, synced at the same time."""
-    # One pool per process: a pool process forked from the worker has none of its threads.
-    syncer = _syncers.get(os.getpid())
-    if syncer is None:
-        syncer = _syncers[os.getpid()] = ThreadPoolExecutor(len(FILES) + 1, "account-file-sync")
-    for done in [syncer.submit(_sync, path) for path in paths]:
+    for done in [_pool().submit(_sync, path) for path in paths]:
         done.result()
 
 
@@ -313,9 +318,24 @@ def _keep_backup(path: Path) -> None:
     the file, so the link keeps the old contents (and mode and owner) for nothing.
     """
     backup = path.with_name(f"{path.name}-")
-    backup.unlink(missing_ok=True)
+    _retire(backup)
     with contextlib.suppress(FileNotFoundError):
         os.link(path, backup)
+
+
+_retired = itertools.count()
+RETIRED = ".wmi2-retired"
+
+
+def _retire(path: Path) -> None:
+    """Take ``path`` out of the way now and delete it later, off the set's path: freeing the
+    blocks of a file of 30,000 accounts cost some 20 ms here, a rename nothing."""
+    out_of_the_way = path.with_name(f"{RETIRED}.{os.getpid()}.{next(_retired)}")
+    try:
+        os.rename(path, out_of_the_way)
+    except FileNotFoundError:
+        return
+    _pool().submit(out_of_the_way.unlink, missing_ok=True)
 
 
 def _put_in_place(etc: Path, name: str) -> None:
@@ -360,6 +380,8 @@ def recover(etc: Path) -> list[str]:
         finished.append(name)
     for name in FILES:
         (etc / f"{name}{NEW_SUFFIX}").unlink(missing_ok=True)
+    for leftover in etc.glob(f"{RETIRED}.*"):  # old backups a dead writer had not deleted yet
+        leftover.unlink(missing_ok=True)
     _sync_files([etc])
     journal.unlink()
     forget(etc)
