@@ -14,7 +14,7 @@ exactly one event:
   data), sets it and publishes ``host.online``;
 - :meth:`HostStates.mark_offline` flips an "online" host whose heartbeat is gone to
   "offline" and publishes ``host.offline``. The worker calls it as it stops, dropping its
-  heartbeat in the same script; the monitor (``services.common.hostmonitor``) calls it for
+  heartbeat in the same script; the monitor (``services.events.hostmonitor``) calls it for
   a host whose heartbeat expired because its worker died without a word.
 """
 

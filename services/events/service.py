@@ -10,10 +10,10 @@ import logging
 import redis.asyncio
 
 from services.common.db import sessionmaker_for
-from services.common.hostmonitor import HostMonitor
 from services.common.redis import async_client, reconnect_once_async
 from services.common.sessions import AccountCheck
 from services.common.settings import Settings
+from services.events.hostmonitor import HostMonitor
 from services.events.hub import Hub
 from services.events.liveness import SessionCheck
 from services.events.shutdown import on_server_exit

@@ -4,7 +4,7 @@ Each beat is one script (services.common.hoststate): it renews the heartbeat key
 expires ``heartbeat_ttl`` after the last beat, records when the host was last heard from,
 and announces ``host.online`` when the host was not online before. Stopping announces
 ``host.offline`` at once; a worker killed without stopping is announced by the monitor
-(services.common.hostmonitor) once its heartbeat has expired.
+(services.events.hostmonitor) once its heartbeat has expired.
 """
 
 from __future__ import annotations
