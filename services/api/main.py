@@ -16,25 +16,7 @@ from services.api.core.passwords import PasswordGate
 from services.api.core.readmodel import ReadModels
 from services.api.deps import host_in_path
 from services.api.fastpath import Api, LoginRedirect, answered
-from services.api.routes import (
-    account_pages,
-    accounts,
-    audit,
-    audit_page,
-    docs,
-    fleet,
-    fleet_page,
-    group_pages,
-    groups,
-    health,
-    hosts,
-    job_pages,
-    jobs,
-    pages,
-    session,
-    user_pages,
-    users,
-)
+from services.api.routes import api, pages
 from services.api.ui import refusals
 from services.api.ui.templates import Pages
 from services.common.db import init_db, sessionmaker_for
@@ -49,11 +31,12 @@ API_PREFIX = "/api/v1"
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (health, session, users, groups, jobs, hosts, accounts, audit, fleet):
+    for module in (api.health, api.session, api.users, api.groups, api.jobs, api.hosts, api.accounts,
+                   api.audit, api.fleet):  # fmt: skip
         router.include_router(module.router)
     # The same users and groups routes for each host of a fleet; the one-host paths above
     # act on the default host (deps.get_host).
-    for module in (users, groups):
+    for module in (api.users, api.groups):
         router.include_router(module.router, prefix="/hosts/{host}", dependencies=[Depends(host_in_path)])
     return router
 
@@ -79,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="WMI2",
         summary="Web management interface for the accounts of Linux hosts.",
         version="0.1.0",
-        # Served by routes.docs instead, behind a session and with the assets of web/static.
+        # Served by routes.api.docs and routes.pages.docs instead, behind a session and with
+        # the assets of web/static.
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -97,15 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     refusals.install(app)
-    # First of all routes: the login page is the one load-tested (see pages.LoginPage).
-    app.state.login_page = pages.LoginPage(app.state.pages.login_anonymous)
+    # First of all routes: the login page is the one load-tested (see pages.session.LoginPage).
+    app.state.login_page = pages.session.LoginPage(app.state.pages.login_anonymous)
     app.router.add_route("/login/", app.state.login_page, methods=["GET"], include_in_schema=False)
     # And ahead of FastAPI itself for an anonymous GET (see fastpath): the load-tested requests.
     app.fast = {"/login/": answered(app.state.login_page), "/": LoginRedirect()}
-    for module in (pages, user_pages, group_pages, job_pages, audit_page, account_pages, fleet_page):
+    for module in (pages.session, pages.dashboard, pages.users, pages.groups, pages.jobs, pages.audit,
+                   pages.accounts, pages.fleet, pages.docs):  # fmt: skip
         app.include_router(module.router)
     app.include_router(api_router())
-    app.include_router(docs.router)
+    app.include_router(api.docs.router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     # Before any route parses a body (a later import route gets a larger cap by path here).
     app.add_middleware(BodyLimit, limit=settings.max_body)

@@ -2,16 +2,21 @@
 
 Request bodies reject unknown fields: a typo ("fullname") must fail loudly instead of
 being ignored while the job reports success.
+
+The input of each change (``UserCreateIn``, ``UserPatchIn``...) is also what its plain form
+is parsed into (``ui.forms.parse``): one model per change, whichever way it comes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.accounts import Group, User
+from services.common.actions import HomeMode
 
 # Bounds on list sizes: beyond them a request is a mistake or an attack, not a bulk edit.
 MAX_GROUPS = 256
@@ -22,6 +27,19 @@ MAX_OFFSET = 1_000_000_000
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class BlankIsUnset:
+    """Marks an optional input field whose empty form value means "not given", as its absence
+    from a JSON body does: the host's default shell, no password, a gid of the host's choosing.
+
+    Only ``ui.forms.parse`` reads it; the JSON body and the OpenAPI document are unchanged.
+    A field without it keeps an empty value as given (an emptied full name clears it).
+    """
+
+
+BLANK_UNSET = BlankIsUnset()
 
 
 class LoginIn(Strict):
@@ -38,15 +56,15 @@ class SessionOut(BaseModel):
 class UserCreateIn(Strict):
     login: str
     full_name: str = ""
-    shell: str | None = None
+    shell: Annotated[str | None, BLANK_UNSET] = None
     groups: list[str] = Field(default_factory=list, max_length=MAX_GROUPS)
-    password: str | None = None
+    password: Annotated[str | None, BLANK_UNSET] = None
     create_home: bool = True
 
 
 class UserPatchIn(Strict):
     full_name: str | None = None
-    shell: str | None = None
+    shell: Annotated[str | None, BLANK_UNSET] = None
     groups: list[str] | None = Field(
         default=None, max_length=MAX_GROUPS, description="The full new list of supplementary groups."
     )
@@ -58,9 +76,20 @@ class PasswordIn(Strict):
     password: str
 
 
+class UserDeleteIn(Strict):
+    """Sent as the query string of ``DELETE /users/{login}`` (it has no body)."""
+
+    home: HomeMode = "keep"
+
+
+class TargetOnly(Strict):
+    """The input of a change that takes nothing but its target, named by the path (lock, unlock,
+    a group's deletion)."""
+
+
 class GroupCreateIn(Strict):
     name: str
-    gid: int | None = None
+    gid: Annotated[int | None, BLANK_UNSET] = None
 
 
 class MembersIn(Strict):
@@ -162,7 +191,7 @@ class AccountCreateIn(Strict):
 
 
 class AccountPatchIn(Strict):
-    role: Role | None = None
+    role: Annotated[Role | None, BLANK_UNSET] = None
     disabled: bool | None = None
 
 

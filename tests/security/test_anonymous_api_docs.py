@@ -3,8 +3,8 @@
 Attack: ``/docs`` and ``/api/v1/openapi.json`` told anyone every route, parameter and
 error of the api; and the docs page ran whatever script a third-party CDN served.
 
-Fix (``services/api/routes/docs.py``): both need a session (anonymous: 401 for the
-document, a redirect to the login page for ``/docs``); Swagger UI is served from
+Fix (``services/api/routes/api/docs.py``, ``routes/pages/docs.py``): both need a session
+(anonymous: 401 for the document, a redirect to the login page for ``/docs``); Swagger UI is served from
 ``web/static/vendor/swagger-ui`` (swagger-ui-dist, pinned, see its SOURCE.md), started by
 a script file of ours, under a CSP that loads nothing from elsewhere and runs no inline
 script. ``/api/v1/health`` stays anonymous and says only ``{"status": "ok"}``.

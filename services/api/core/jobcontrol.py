@@ -4,30 +4,25 @@ Cancelling races the worker's claim, and both are one conditional UPDATE: the cl
 only a queued or running job, the cancel only a queued one, so exactly one of them wins
 and a cancelled job is never run by a later delivery of its message.
 
-A retry is a new job, made through the same Submitter as the original request, after the
-same checks against the host's read model as that request's route: the host may have
-changed since, and a stale change is better refused now than failed by the worker. A job
-given a password cannot be retried: its hash is deleted when the job ends, and is never
-kept for that purpose.
+A retry is a new job, made through the same change as the original request (``core.changes``),
+after the same checks against the host's read model: the host may have changed since, and a
+stale change is better refused now than failed by the worker. A job given a password cannot
+be retried: its hash is deleted when the job ends, and is never kept for that purpose.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 import redis
 from fastapi import HTTPException, status
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
-from services.api import schemas
-from services.api.core import validation
+from services.api.core import changes
 from services.api.core.jobs import Submitter
-from services.api.core.readmodel import HostSnapshot
 from services.common import actions, keys
 from services.common.actions import Action
 from services.common.db import AuditEntry, Job, utcnow
@@ -111,57 +106,13 @@ def retriable(db_sessions: sessionmaker[DbSession], job_id: str) -> Job:
 
 
 def retry(jobs: Submitter, job: Job) -> Job:
-    """Submit the job again, as a new job of ``jobs.actor``, after its route's checks."""
+    """Submit the job again, as a new job of ``jobs.actor``: its parameters read back as the
+    input of its change (``core.changes``), which goes through the same checks as a request."""
     try:
         action = Action(job.action)
-        params = actions.parse_params(action, job.params)
-    except (ValueError, ValidationError):
+        change = changes.CHANGES[action]
+        given = change.recorded(actions.parse_params(action, job.params))
+    except (ValueError, KeyError, ValidationError):
         unreadable = f"The job {job.id!r} cannot be retried: its parameters are not readable."
         raise HTTPException(status.HTTP_409_CONFLICT, unreadable) from None
-    checked = _CHECKS[action](jobs.snapshot(), params)
-    return jobs.submit(action, job.target, checked)
-
-
-def _user_create(snap: HostSnapshot, p: Any) -> BaseModel:
-    body = schemas.UserCreateIn(
-        login=p.login, full_name=p.full_name, shell=p.shell, groups=p.groups, create_home=p.create_home
-    )
-    return validation.user_create(snap, body)
-
-
-def _user_modify(snap: HostSnapshot, p: Any) -> BaseModel:
-    body = schemas.UserPatchIn(
-        full_name=p.full_name, shell=p.shell, groups_add=p.groups_add, groups_remove=p.groups_remove
-    )
-    return validation.user_modify(snap, p.login, body)
-
-
-def _user_lock(snap: HostSnapshot, p: Any) -> BaseModel:
-    validation.changeable_user(snap, p.login)
-    return actions.UserRef(login=p.login)
-
-
-def _password(_snap: HostSnapshot, _p: Any) -> BaseModel:
-    # Unreachable while every password job is refused by retriable(); said anyway.
-    raise HTTPException(status.HTTP_409_CONFLICT, "Set the password again instead of retrying.")
-
-
-# Each action's checks, as its route makes them (services/api/routes/users.py, groups.py).
-_CHECKS: dict[Action, Callable[[HostSnapshot, Any], BaseModel]] = {
-    Action.USER_CREATE: _user_create,
-    Action.USER_MODIFY: _user_modify,
-    Action.USER_PASSWORD: _password,
-    Action.USER_LOCK: _user_lock,
-    Action.USER_UNLOCK: lambda snap, p: validation.user_unlock(snap, p.login),
-    Action.USER_DELETE: lambda snap, p: validation.user_delete(snap, p.login, p.home),
-    Action.GROUP_CREATE: lambda snap, p: validation.group_create(
-        snap, schemas.GroupCreateIn(name=p.name, gid=p.gid)
-    ),
-    Action.GROUP_DELETE: lambda snap, p: validation.group_delete(snap, p.name),
-    Action.GROUP_ADD_MEMBERS: lambda snap, p: validation.group_add_members(
-        snap, p.name, schemas.MembersIn(logins=p.logins)
-    ),
-    Action.GROUP_REMOVE_MEMBERS: lambda snap, p: validation.group_remove_members(
-        snap, p.name, schemas.MembersIn(logins=p.logins)
-    ),
-}
+    return change.submit(jobs, given, target=job.target)

@@ -2,8 +2,8 @@
 
 Each check raises an HTTPException whose detail is a sentence a person understands, or
 returns the action's parameters as the worker will receive them (without any password:
-the route adds the hash). The worker checks again; these checks exist so that a mistake
-is answered at once instead of becoming a failed job.
+``core.changes`` adds the hash once the checks have passed). The worker checks again; these
+checks exist so that a mistake is answered at once instead of becoming a failed job.
 """
 
 from __future__ import annotations
@@ -156,6 +156,17 @@ def user_modify(snap: HostSnapshot, login: str, body: schemas.UserPatchIn) -> ac
     if params.full_name is None and params.shell is None and not add and not remove:
         fail(status.HTTP_409_CONFLICT, f"Nothing would change: {login!r} already is as requested.")
     return params
+
+
+def user_password(snap: HostSnapshot, login: str, body: schemas.PasswordIn) -> None:
+    """A new password for ``login``: the parameters are its hash, which ``core.changes`` makes."""
+    changeable_user(snap, login)
+    password(body.password)
+
+
+def user_lock(snap: HostSnapshot, login: str) -> actions.UserRef:
+    changeable_user(snap, login)
+    return actions.UserRef(login=login)
 
 
 def user_delete(snap: HostSnapshot, login: str, home: actions.HomeMode) -> actions.UserDelete:

@@ -49,7 +49,7 @@ def _on_host(calls: list[Call]) -> list[Call]:
 
 READS += [*_on_host(READS), ("GET", f"/api/v1/hosts/{HOST}", {}), ("GET", "/api/v1/fleet/users", {})]
 MUTATIONS += _on_host(MUTATIONS)
-# The WMI accounts: admins only, reads included; no job (see tests/api/routes/test_accounts.py).
+# The WMI accounts: admins only, reads included; no job (see tests/api/routes/api/test_accounts.py).
 ACCOUNTS: list[Call] = [
     ("GET", "/api/v1/accounts", {}),
     ("POST", "/api/v1/accounts", {"json": {"login": "newcomer", "password": "newcomer-pass-1"}}),

@@ -1,22 +1,20 @@
-"""The groups pages (``/groups/``, ``/groups/{name}/``) and their plain-form counterparts of the JSON API."""
+"""The groups pages (``/groups/``, ``/groups/{name}/``) and their plain forms, which make the same
+changes as the JSON API (routes/api/groups.py) through ``core.changes``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from services.api import schemas
-from services.api.core import validation
+from services.api.core import changes
 from services.api.core.readmodel import Filters
 from services.api.deps import DbDep, ReadModelsDep
 from services.api.ui.context import PageDep, PageError
-from services.api.ui.forms import FormJobsDep, split_names
+from services.api.ui.forms import FormJobsDep
 from services.api.ui.jobnote import job_note
 from services.api.ui.listing import Column, TableSpec, listing
 from services.api.ui.templates import Pages, html
-from services.common.actions import Action
-from services.common.db import Job
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,51 +77,24 @@ def group_page(
     return html(body)
 
 
-# --- the plain forms: the same checks and jobs as routes/groups.py ------------------------------
+# --- the plain forms: the same changes as routes/api/groups.py -----------------------------------
 
 
 @router.post("/groups/")
-def create_group(
-    form: FormJobsDep, name: Annotated[str, Form()] = "", gid: Annotated[str, Form()] = ""
-) -> Response:
-    def submit() -> Job:
-        if gid and not gid.strip().isdigit():
-            validation.invalid("The gid is a whole number, or left empty to let the host choose.")
-        body = schemas.GroupCreateIn(name=name, gid=int(gid) if gid.strip() else None)
-        params = validation.group_create(form.jobs.snapshot(), body)
-        return form.jobs.submit(Action.GROUP_CREATE, body.name, params)
-
-    return form.run(submit, "/groups/")
+def create_group(form: FormJobsDep) -> Response:
+    return form.submit(changes.GROUP_CREATE, "/groups/")
 
 
 @router.post("/groups/{name}/members")
-def add_members(name: str, form: FormJobsDep, logins: Annotated[str, Form()] = "") -> Response:
-    def submit() -> Job:
-        body = schemas.MembersIn(logins=split_names(logins))
-        params = validation.group_add_members(form.jobs.snapshot(), name, body)
-        return form.jobs.submit(Action.GROUP_ADD_MEMBERS, name, params)
-
-    return form.run(submit, f"/groups/{name}/")
+def add_members(name: str, form: FormJobsDep) -> Response:
+    return form.submit(changes.GROUP_ADD_MEMBERS, f"/groups/{name}/", name)
 
 
 @router.post("/groups/{name}/members/remove")
-def remove_members(
-    name: str, form: FormJobsDep, logins: Annotated[list[str] | None, Form()] = None
-) -> Response:
-    def submit() -> Job:
-        body = schemas.MembersIn(logins=logins or [])
-        params = validation.group_remove_members(form.jobs.snapshot(), name, body)
-        return form.jobs.submit(Action.GROUP_REMOVE_MEMBERS, name, params)
-
-    return form.run(submit, f"/groups/{name}/")
+def remove_members(name: str, form: FormJobsDep) -> Response:
+    return form.submit(changes.GROUP_REMOVE_MEMBERS, f"/groups/{name}/", name)
 
 
 @router.post("/groups/{name}/delete")
-def delete_group(name: str, form: FormJobsDep, confirm: Annotated[str, Form()] = "") -> Response:
-    def submit() -> Job:
-        if confirm != "yes":
-            validation.invalid(f"Tick the box that confirms the deletion of {name!r}.")
-        params = validation.group_delete(form.jobs.snapshot(), name)
-        return form.jobs.submit(Action.GROUP_DELETE, name, params)
-
-    return form.run(submit, "/groups/")
+def delete_group(name: str, form: FormJobsDep) -> Response:
+    return form.submit(changes.GROUP_DELETE, "/groups/", name, confirm=True)

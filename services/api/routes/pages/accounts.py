@@ -1,16 +1,15 @@
-"""The WMI accounts page (admins only) and its plain forms: create, change role, disable or enable."""
+"""The WMI accounts page (admins only) and its plain forms: create, change role, disable or enable;
+parsed into the JSON API's models and made by the same code (``core.accounts``) as routes/api/accounts.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from services.api import schemas
 from services.api.core import accounts
 from services.api.deps import DbDep, RedisDep
 from services.api.ui.context import AdminPageDep
-from services.api.ui.forms import FormAdmin, refusals_as_pages
+from services.api.ui.forms import FormAdmin, FormFields, parse, refusals_as_pages
 from services.api.ui.templates import Pages, html, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -26,34 +25,18 @@ def accounts_page(request: Request, page: AdminPageDep, db: DbDep, done: str = "
 
 
 @router.post("/accounts/")
-def create_account(
-    request: Request,
-    session: FormAdmin,
-    db: DbDep,
-    login: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "viewer",
-) -> Response:
+def create_account(request: Request, session: FormAdmin, db: DbDep, fields: FormFields) -> Response:
     with refusals_as_pages():
-        body = schemas.AccountCreateIn(login=login, password=password, role=role)
+        body = parse(schemas.AccountCreateIn, fields)
         created = accounts.create_account(db, request.app.state.publisher, session.login, body)
     return redirect(f"/accounts/?done={created.login}")
 
 
 @router.post("/accounts/{login}/")
 def update_account(
-    request: Request,
-    login: str,
-    session: FormAdmin,
-    db: DbDep,
-    client: RedisDep,
-    role: Annotated[str | None, Form()] = None,
-    disabled: Annotated[str | None, Form()] = None,
+    request: Request, login: str, session: FormAdmin, db: DbDep, client: RedisDep, fields: FormFields
 ) -> Response:
     with refusals_as_pages():
-        body = schemas.AccountPatchIn(
-            role=role or None,
-            disabled=None if disabled is None else disabled == "true",
-        )
+        body = parse(schemas.AccountPatchIn, fields)
         accounts.update_account(db, client, request.app.state.publisher, session.login, login, body)
     return redirect(f"/accounts/?done={login}")

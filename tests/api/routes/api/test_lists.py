@@ -1,4 +1,4 @@
-"""GET /api/v1/users and /api/v1/groups (services/api/routes/users.py, groups.py): a page at a time,
+"""GET /api/v1/users and /api/v1/groups (services/api/routes/api/users.py, groups.py): a page at a time,
 with its total, filtered on the server; bad paging is a 4xx that says why.
 
 On the hand-written read model of tests/support/api_app.py: Debian's base accounts (system),

@@ -1,11 +1,14 @@
-"""The host's users: read from the read model, changed through jobs."""
+"""The host's users: read from the read model, changed through jobs (``core.changes``, as their
+forms of routes/pages/users.py are)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from services.api import schemas
-from services.api.core import passwords, readmodel, validation
+from services.api.core import changes, readmodel
 from services.api.core.readmodel import Filters
 from services.api.deps import (
     AsyncRedisDep,
@@ -23,7 +26,6 @@ from services.api.deps import (
 from services.api.responses import ACCEPTED, PROBLEMS, accepted, page_json, raw_json
 from services.api.schemas import PAGE_DEFAULT
 from services.common.accounts import User
-from services.common.actions import Action, HomeMode, UserPassword, UserRef
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -60,40 +62,30 @@ async def get_user(login: str, _: CurrentSession, aredis: AsyncRedisDep, host: H
 
 @router.post("", **ACCEPTED)
 def create_user(body: schemas.UserCreateIn, jobs: SubmitterDep) -> Response:
-    params = validation.user_create(jobs.snapshot(), body)
-    if body.password is not None:
-        params.password_hash = passwords.host_password_hash(body.password)
-    return accepted(jobs.submit(Action.USER_CREATE, body.login, params))
+    return accepted(changes.USER_CREATE.submit(jobs, body))
 
 
 @router.patch("/{login}", **ACCEPTED)
 def modify_user(login: str, body: schemas.UserPatchIn, jobs: SubmitterDep) -> Response:
-    params = validation.user_modify(jobs.snapshot(), login, body)
-    return accepted(jobs.submit(Action.USER_MODIFY, login, params))
+    return accepted(changes.USER_MODIFY.submit(jobs, body, target=login))
 
 
 @router.delete("/{login}", **ACCEPTED)
-def delete_user(login: str, jobs: SubmitterDep, home: HomeMode = "keep") -> Response:
+def delete_user(login: str, jobs: SubmitterDep, query: Annotated[schemas.UserDeleteIn, Query()]) -> Response:
     """Delete a user; its home is kept (default), removed, or archived then removed."""
-    params = validation.user_delete(jobs.snapshot(), login, home)
-    return accepted(jobs.submit(Action.USER_DELETE, login, params))
+    return accepted(changes.USER_DELETE.submit(jobs, query, target=login))
 
 
 @router.post("/{login}/password", **ACCEPTED)
 def set_password(login: str, body: schemas.PasswordIn, jobs: SubmitterDep) -> Response:
-    validation.changeable_user(jobs.snapshot(), login)
-    validation.password(body.password)
-    params = UserPassword(login=login, password_hash=passwords.host_password_hash(body.password))
-    return accepted(jobs.submit(Action.USER_PASSWORD, login, params))
+    return accepted(changes.USER_PASSWORD.submit(jobs, body, target=login))
 
 
 @router.post("/{login}/lock", **ACCEPTED)
 def lock_user(login: str, jobs: SubmitterDep) -> Response:
-    validation.changeable_user(jobs.snapshot(), login)
-    return accepted(jobs.submit(Action.USER_LOCK, login, UserRef(login=login)))
+    return accepted(changes.USER_LOCK.submit(jobs, target=login))
 
 
 @router.post("/{login}/unlock", **ACCEPTED)
 def unlock_user(login: str, jobs: SubmitterDep) -> Response:
-    params = validation.user_unlock(jobs.snapshot(), login)
-    return accepted(jobs.submit(Action.USER_UNLOCK, login, params))
+    return accepted(changes.USER_UNLOCK.submit(jobs, target=login))

@@ -1,11 +1,12 @@
-"""The host's groups and their members: read from the read model, changed through jobs."""
+"""The host's groups and their members: read from the read model, changed through jobs
+(``core.changes``, as their forms of routes/pages/groups.py are)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response, status
 
 from services.api import schemas
-from services.api.core import readmodel, validation
+from services.api.core import changes, readmodel
 from services.api.core.readmodel import Filters
 from services.api.deps import (
     AsyncRedisDep,
@@ -21,7 +22,6 @@ from services.api.deps import (
 from services.api.responses import ACCEPTED, PROBLEMS, accepted, page_json, raw_json
 from services.api.schemas import PAGE_DEFAULT
 from services.common.accounts import Group
-from services.common.actions import Action
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
@@ -52,24 +52,20 @@ async def get_group(name: str, _: CurrentSession, aredis: AsyncRedisDep, host: H
 
 @router.post("", **ACCEPTED)
 def create_group(body: schemas.GroupCreateIn, jobs: SubmitterDep) -> Response:
-    params = validation.group_create(jobs.snapshot(), body)
-    return accepted(jobs.submit(Action.GROUP_CREATE, body.name, params))
+    return accepted(changes.GROUP_CREATE.submit(jobs, body))
 
 
 @router.delete("/{name}", **ACCEPTED)
 def delete_group(name: str, jobs: SubmitterDep) -> Response:
-    params = validation.group_delete(jobs.snapshot(), name)
-    return accepted(jobs.submit(Action.GROUP_DELETE, name, params))
+    return accepted(changes.GROUP_DELETE.submit(jobs, target=name))
 
 
 @router.post("/{name}/members", **ACCEPTED)
 def add_members(name: str, body: schemas.MembersIn, jobs: SubmitterDep) -> Response:
     """Add many users to a group at once; those already in it are left out of the job."""
-    params = validation.group_add_members(jobs.snapshot(), name, body)
-    return accepted(jobs.submit(Action.GROUP_ADD_MEMBERS, name, params))
+    return accepted(changes.GROUP_ADD_MEMBERS.submit(jobs, body, target=name))
 
 
 @router.delete("/{name}/members", **ACCEPTED)
 def remove_members(name: str, body: schemas.MembersIn, jobs: SubmitterDep) -> Response:
-    params = validation.group_remove_members(jobs.snapshot(), name, body)
-    return accepted(jobs.submit(Action.GROUP_REMOVE_MEMBERS, name, params))
+    return accepted(changes.GROUP_REMOVE_MEMBERS.submit(jobs, body, target=name))

@@ -1,4 +1,4 @@
-"""The login page, form login and logout, and the dashboard.
+"""The login page, form login and logout: the pages' counterpart of routes/api/session.py.
 
 ``GET /login/`` is load-tested: for an anonymous visitor it serves bytes rendered once at
 start-up (no Redis, no database, no templating per request), identical on every request,
@@ -8,38 +8,19 @@ from a bare ASGI endpoint placed first among the routes (see :class:`LoginPage`)
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
-from sqlalchemy import select
-from sqlalchemy.orm import Session as DbSession
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import request_response
 from starlette.types import Receive, Scope, Send
 
-from services.api.core import auth, readmodel, sameorigin
-from services.api.core.readmodel import Filters
-from services.api.core.recent import recent_events
-from services.api.deps import (
-    AsyncRedisDep,
-    DbDep,
-    ReadModelsDep,
-    RedisDep,
-    SettingsDep,
-    bound_session,
-    bound_session_async,
-)
-from services.api.routes.jobs import job_out
-from services.api.routes.session import client_address
-from services.api.ui.context import PageDep
+from services.api.core import auth, sameorigin
+from services.api.deps import DbDep, RedisDep, SettingsDep, bound_session, bound_session_async
+from services.api.routes.api.session import client_address
 from services.api.ui.templates import HEADERS, HTML, Pages, html, redirect
-from services.common.db import Job
 from services.common.sessions import COOKIE, end_session
 
 router = APIRouter(include_in_schema=False)
-
-RECENT_EVENTS = 20
-RUNNING_SHOWN = 20
 
 
 class LoginPage:
@@ -76,38 +57,6 @@ class LoginPage:
 def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
-
-
-def _unfinished_jobs(db: DbSession, host: str) -> list[dict[str, Any]]:
-    query = (
-        select(Job)
-        .where(Job.host == host, Job.state.in_(("queued", "running")))
-        .order_by(Job.created_at.desc())
-        .limit(RUNNING_SHOWN)
-    )
-    return [job_out(job).model_dump() for job in db.scalars(query)]
-
-
-@router.get("/")
-async def dashboard(
-    request: Request,
-    page: PageDep,
-    aredis: AsyncRedisDep,
-    models: ReadModelsDep,
-    db: DbDep,
-    settings: SettingsDep,
-) -> Response:
-    """Counts and a few rows: what it costs does not grow with the host's accounts."""
-    model = await models.current_async(aredis, page.host)
-    regular = Filters(system=False)
-    hosts = await readmodel.hosts(aredis, settings.host_name)
-    events = await recent_events(aredis, RECENT_EVENTS)
-    jobs = await run_in_threadpool(_unfinished_jobs, db, page.host)
-    body = _pages(request).render(
-        "dashboard.html", page=page, hosts=hosts, users=model.users.count(regular),
-        groups=model.groups.count(regular), jobs=jobs, events=events,
-    )  # fmt: skip
-    return html(body)
 
 
 @router.post("/login/")
