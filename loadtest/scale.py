@@ -421,13 +421,18 @@ async def _singles(session: ScalePipeline, count: int) -> dict[str, Any]:
 
 async def _batch(session: ScalePipeline, count: int, args: argparse.Namespace) -> dict[str, Any]:
     figures = await session.batch(count, args.in_flight, max(pipeline.SETTLE, 2 * args.batch_budget))
-    seconds = figures["running_to_succeeded_s"]
-    per_job = seconds / max(1, figures["jobs_seen"] - 1) if figures["jobs_seen"] > 1 else float("nan")
-    figures.update(measured=count, of=args.batch, per_job_ms=round(per_job * 1000, 1))
-    extrapolated = count < args.batch
-    figures["extrapolated"] = extrapolated
-    figures["batch_s"] = round(per_job * args.batch, 1) if extrapolated else seconds
+    figures.update(measured=count, of=args.batch)
+    figures["batch_s"] = batch_seconds(figures)
+    figures["extrapolated"] = figures["jobs_seen"] < args.batch
     return figures
+
+
+def batch_seconds(figures: dict[str, Any]) -> float | None:
+    """The batch's time: measured, or the jobs seen (back to back) times the batch's size."""
+    window, jobs = figures.get("running_to_succeeded_s"), figures.get("jobs_seen") or 0
+    if not isinstance(window, int | float) or window != window or not jobs:
+        return None
+    return round(window if jobs >= figures["of"] else window / jobs * figures["of"], 3)
 
 
 async def measure_throughput(stack: Stack, args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -488,6 +493,11 @@ def _at(*path: str) -> Value:
     return lambda run, size, _first: _get(run, str(size), *path)
 
 
+def _batch_row(run: dict[str, Any], size: int, _first: int) -> float | None:
+    figures = _get(run, str(size), "batch")
+    return batch_seconds(figures) if isinstance(figures, dict) and "of" in figures else None
+
+
 def _ratio(run: dict[str, Any], size: int, first: int) -> float | None:
     here = _get(run, str(size), "singles", "latency", "p50_ms")
     base = _get(run, str(first), "singles", "latency", "p50_ms")
@@ -511,7 +521,7 @@ ROWS = [
     Row("paced99", "POST -> user.created at 20/s, p99", "-", "<= 60 ms", "ms",
         _at("paced", "created_p99_ms"), _at_most(60), "first"),
     Row("batch", "1,000 creations: first running -> last succeeded", "32 s @1k, 45 min @30k",
-        "<= 1 s @1k, <= 3 s @30k", "s", _at("batch", "batch_s"), lambda v, s: v <= (1 if s <= 1000 else 3)),
+        "<= 1 s @1k, <= 3 s @30k", "s", _batch_row, lambda v, s: v <= (1 if s <= 1000 else 3)),
     Row("single", "one creation, POST -> user.created, p50", "2,700 ms @30k", "<= 100 ms", "ms",
         _at("singles", "latency", "p50_ms"), _at_most(100)),
     Row("ratio", "cost of one creation / at the first size", "~90 @30k", "<= 4", "x", _ratio, _at_most(4)),
@@ -529,6 +539,8 @@ ROWS = [
         _at("reads", "api_users", "kb"), _at_most(200)),
     Row("rss", "worker RSS, whole tree, after the run", "-", "<= 250 MB", "MB",
         _at("worker", "rss_mb"), _at_most(250)),
+    Row("uss", "(the same, USS: without the pages its processes share)", "-", "-", "MB",
+        _at("worker", "uss_mb")),
     Row("ready", "(startup: wmi2 up serving, the model read)", "-", "-", "s", _startup),
 ]  # fmt: skip
 
@@ -557,9 +569,16 @@ def _met(row: Row, median: float, runs: list[dict[str, Any]], size: int) -> str:
 
 def _note(row: Row, runs: list[dict[str, Any]], size: int) -> str:
     if row.key == "batch":
-        batch = _get(runs[0], str(size), "batch") or {}
-        if batch.get("extrapolated"):
-            return f"  [{batch['measured']} made, x{batch['of'] / batch['measured']:g}]"
+        batches = [
+            b for b in (_get(r, str(size), "batch") for r in runs) if isinstance(b, dict) and "of" in b
+        ]
+        made = [b.get("jobs_seen", 0) for b in batches]
+        refused = sum(b.get("errors", 0) for b in batches)
+        text = f"made {', '.join(map(str, made))} of {batches[0]['of']}" if batches else ""
+        text += f", {refused} POSTs refused" if refused else ""
+        return (
+            f"  [{text}]" if any(m < b["of"] for m, b in zip(made, batches, strict=True)) or refused else ""
+        )
     if row.key == "flood":
         flood = _get(runs[0], str(size), "flood") or {}
         return f"  [{flood.get('sent')} POSTs, {flood.get('in_flight')} in flight]"
@@ -637,6 +656,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     add("--data-parent", default=None, help="where the data dirs go (default: the temp dir, on disk)")
     add("--keep", action="store_true", help="keep the temporary data dirs")
     add("--json", type=Path, default=None, help="write every figure to this file")
+    add("--from-json", type=Path, nargs="+", default=None, help="only print the table of these --json files")
     args = parser.parse_args(argv)
     args.accounts = sorted(args.accounts)
     return args
@@ -644,6 +664,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.from_json:
+        return reprint(args.from_json)
     # A stop (timeout, Ctrl-C) still stops the WMI2 started here.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     runs: list[dict[str, Any]] = []
@@ -653,8 +675,21 @@ def main(argv: list[str] | None = None) -> int:
         runs.append({str(size): one_size(size, args, size == first) for size in args.accounts})
         if args.json:
             args.json.write_text(orjson.dumps({"root": str(ROOT), "argv": sys.argv, "runs": runs}).decode())
-    print(f"WMI2 at {ROOT}, {args.runs} run(s)\n" + table(runs, args.accounts), flush=True)
-    print("\n" + spans(runs, args.accounts), flush=True)
+    show(str(ROOT), runs, args.accounts)
+    return 0
+
+
+def show(root: str, runs: list[dict[str, Any]], sizes: list[int]) -> None:
+    print(f"WMI2 at {root}, {len(runs)} run(s)\n" + table(runs, sizes), flush=True)
+    print("\n" + spans(runs, sizes), flush=True)
+
+
+def reprint(files: list[Path]) -> int:
+    """The table of runs written earlier by ``--json`` (several files: their runs together)."""
+    saved = [orjson.loads(path.read_bytes()) for path in files]
+    runs = [run for one in saved for run in one["runs"]]
+    sizes = sorted({int(size) for run in runs for size in run})
+    show(", ".join(sorted({one["root"] for one in saved})), runs, sizes)
     return 0
 
 
