@@ -70,6 +70,8 @@ class Homes:
         target = self.root / home.lstrip("/")
         if target.parent.resolve() != self.base and self.base not in target.parent.resolve().parents:
             raise checks.ToolError(f"The home {home!r} is not under {self.shown_base}: WMI2 does not make it")
+        # useradd makes a missing base (HOME=/srv on a host without /srv) root's and 0755.
+        target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         try:
             os.mkdir(target, 0o700)
         except FileExistsError:
