@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
 from services.api.core import hosts
-from services.api.core.jobs import JobQueue, Submitter
+from services.api.core.jobs import Submitter
 from services.api.core.readmodel import ReadModels
 from services.api.schemas import MAX_OFFSET, PAGE_MAX
-from services.common.events import Publisher
 from services.common.sessions import COOKIE, AccountCheck, Session, read_session, read_session_async
 from services.common.settings import Settings
 
@@ -34,6 +33,10 @@ cookie_scheme = APIKeyCookie(name=COOKIE, auto_error=False, description="The ses
 csrf_scheme = APIKeyHeader(
     name=CSRF_HEADER, auto_error=False, description="The csrf_token given at login; every mutation sends it."
 )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 async def get_settings(request: Request) -> Settings:
@@ -173,21 +176,24 @@ async def admin_session(session: CsrfSession) -> Session:
 AdminSession = Annotated[Session, Depends(admin_session)]
 
 
-async def get_submitter(
-    request: Request, session: AdminSession, db_sessions: DbSessionsDep, client: RedisDep, host: HostDep
-) -> Submitter:
-    publisher: Publisher = request.app.state.publisher
-    queue: JobQueue = request.app.state.job_queue
+def submitter_for(request: Request, session: Session, client: redis.Redis, host: str) -> Submitter:
+    """The one way a Submitter is made: for ``host``, acting for ``session``'s admin."""
     return Submitter(
-        db_sessions=db_sessions,
+        db_sessions=request.app.state.db_sessions,
         redis=client,
-        publisher=publisher,
-        queue=queue,
+        publisher=request.app.state.publisher,
+        queue=request.app.state.job_queue,
         host=host,
         actor=session.login,
         manage_system_accounts=request.app.state.settings.manage_system_accounts,
         models=request.app.state.readmodels,
     )
+
+
+async def get_submitter(
+    request: Request, session: AdminSession, client: RedisDep, host: HostDep
+) -> Submitter:
+    return submitter_for(request, session, client, host)
 
 
 SubmitterDep = Annotated[Submitter, Depends(get_submitter)]

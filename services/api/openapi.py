@@ -30,6 +30,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from services.api import deps
 from services.api.schemas import FieldProblem, Problem, ValidationProblem
 
+OPENAPI_URL = "/api/v1/openapi.json"
 _REF = "#/components/schemas/{model}"
 _FASTAPI_422 = ("HTTPValidationError", "ValidationError")
 

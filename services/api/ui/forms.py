@@ -27,14 +27,13 @@ from pydantic.fields import FieldInfo
 from starlette.datastructures import FormData
 
 from services.api.core.changes import Change
-from services.api.core.jobs import JobQueue, Submitter
-from services.api.deps import DbSessionsDep, RedisDep, SettingsDep, bound_session_async
+from services.api.core.jobs import Submitter
+from services.api.deps import RedisDep, SettingsDep, bound_session_async, submitter_for
 from services.api.errors import sentence
 from services.api.schemas import BlankIsUnset
 from services.api.ui.context import HOST_NAME, LoginRequired, PageError
 from services.api.ui.templates import redirect
 from services.common.db import Job
-from services.common.events import Publisher
 from services.common.sessions import COOKIE, Session
 
 CSRF_REFUSED = (
@@ -117,23 +116,13 @@ class FormJobs:
 
 
 async def form_jobs(
-    request: Request, session: FormAdmin, db_sessions: DbSessionsDep, client: RedisDep, settings: SettingsDep
+    request: Request, session: FormAdmin, client: RedisDep, settings: SettingsDep
 ) -> FormJobs:
     """For the host the form names (its hidden ``host`` field), or the default one."""
     fields = await request.form()
     host = fields.get("host")
-    publisher: Publisher = request.app.state.publisher
-    queue: JobQueue = request.app.state.job_queue
-    jobs = Submitter(
-        db_sessions=db_sessions,
-        redis=client,
-        publisher=publisher,
-        queue=queue,
-        host=host if isinstance(host, str) and HOST_NAME.fullmatch(host) else settings.host_name,
-        actor=session.login,
-        manage_system_accounts=settings.manage_system_accounts,
-        models=request.app.state.readmodels,
-    )
+    named = host if isinstance(host, str) and HOST_NAME.fullmatch(host) else settings.host_name
+    jobs = submitter_for(request, session, client, named)
     return FormJobs(jobs=jobs, default_host=settings.host_name, fields=fields)
 
 

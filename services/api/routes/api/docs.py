@@ -12,10 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from services.api.deps import CurrentSession
+from services.api.openapi import OPENAPI_URL
 
 router = APIRouter(include_in_schema=False)
-
-OPENAPI_URL = "/api/v1/openapi.json"
 
 
 @router.get(OPENAPI_URL)

@@ -8,14 +8,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, Securi
 
 from services.api import schemas
 from services.api.core import auth, sameorigin
-from services.api.deps import CsrfSession, CurrentSession, DbDep, RedisDep, SettingsDep, cookie_scheme
+from services.api.deps import (
+    CsrfSession,
+    CurrentSession,
+    DbDep,
+    RedisDep,
+    SettingsDep,
+    client_address,
+    cookie_scheme,
+)
 from services.common.sessions import end_session
 
 router = APIRouter(prefix="/session", tags=["session"])
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 async def not_cross_site(request: Request) -> None:

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session as DbSession
 from starlette.concurrency import run_in_threadpool
 
 from services.api.core import readmodel
+from services.api.core.jobview import job_out
 from services.api.core.readmodel import Filters
 from services.api.core.recent import recent_events
 from services.api.deps import AsyncRedisDep, DbDep, ReadModelsDep, SettingsDep
-from services.api.routes.api.jobs import job_out
 from services.api.ui.context import PageDep
 from services.api.ui.templates import Pages, html
 from services.common.db import Job

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from services.api.deps import bound_session_async
-from services.api.routes.api.docs import OPENAPI_URL
+from services.api.openapi import OPENAPI_URL
 from services.api.ui.templates import HEADERS, HTML, Pages, redirect
 from services.common.sessions import COOKIE
 

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
 from services.api.core import jobcontrol
-from services.api.deps import DbDep, DbSessionsDep, RedisDep, SettingsDep
-from services.api.routes.api.jobs import JOB_ID, StuckAfter, job_out, submitter_for
+from services.api.core.jobview import JOB_ID, StuckAfter, job_out
+from services.api.deps import DbDep, DbSessionsDep, RedisDep, SettingsDep, submitter_for
 from services.api.ui.context import PageDep, PageError
 from services.api.ui.forms import FormAdmin, refusals_as_pages
 from services.api.ui.templates import Pages, html, redirect

@@ -15,8 +15,7 @@ from starlette.routing import request_response
 from starlette.types import Receive, Scope, Send
 
 from services.api.core import auth, sameorigin
-from services.api.deps import DbDep, RedisDep, SettingsDep, bound_session, bound_session_async
-from services.api.routes.api.session import client_address
+from services.api.deps import DbDep, RedisDep, SettingsDep, bound_session, bound_session_async, client_address
 from services.api.ui.templates import HEADERS, HTML, Pages, html, redirect
 from services.common.sessions import COOKIE, end_session
 
