@@ -29,12 +29,11 @@ CONNECTION_WAIT = 10.0
 # How long start() waits for the first subscription before serving anyway.
 READY_WAIT = 5.0
 # The cyclic garbage collector's thresholds once serving. Each open stream keeps some
-# hundred tracked objects (task, frames, mailbox, transport), so 10,000 clients make a
-# million, and the default thresholds (700, 10, 10) ran 11 full collections of 0.24 s
-# each in a 10,000-client run, plus 1,600 young ones: 4 s of CPU, and pauses that every
-# event in flight waits out (p99 0.9 s at 2 events/s, 0.5 s with these). Reference
-# counting frees almost everything a delivery allocates; the collector only has cycles
-# left to find, such as a dropped stream's exception and frames.
+# hundred tracked objects (task, frames, mailbox, transport), so with thousands of clients
+# the default thresholds (700, 10, 10) run full collections whose pauses every event in
+# flight waits out (loadtest/RESULTS.md, "The events service's memory and collector").
+# Reference counting frees almost everything a delivery allocates; the collector only has
+# cycles left to find, such as a dropped stream's exception and frames.
 GC_THRESHOLDS = (100_000, 20, 10)
 
 

@@ -3,12 +3,8 @@
 Not sse-starlette's EventSourceResponse: that one runs four tasks per client (sender,
 disconnect listener, its own ping timer, exit listener) inside an anyio task group;
 this one runs the request's own task plus one small disconnect watcher, and heartbeats
-come from the hub's single timer. Server RSS per idle client, measured with 4,000
-clients held open by a separate process (RSS with them minus RSS before, over 4,000;
-uvicorn + httptools + uvloop; same hub, only the response differing): this response
-12.6 KB, Starlette's StreamingResponse over a generator 18.9 KB, EventSourceResponse
-36.3 KB; a bare ASGI app that only holds the connection, 9 KB. With 10,000 clients this
-one measured 13.1 KB each.
+come from the hub's single timer, so an idle client costs a third of the memory
+(loadtest/RESULTS.md, "The events service's memory and collector").
 """
 
 from __future__ import annotations
