@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -265,7 +266,7 @@ def stages(runs: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a few seconds per tool")
     parser.add_argument(
@@ -297,64 +298,96 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this file")
     args = parser.parse_args(argv)
-    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    repeat = args.repeat or (1 if args.quick else 3)
-    requests = 200 if args.quick else 1000
-    wrk_seconds = 2 if args.quick else 10
-    seconds = args.seconds or (2.0 if args.quick else 15.0)
-    flood = args.flood if args.flood is not None else (30 if args.quick else 600)
-    for tool in {"ab", "httperf", "wrk"} & set(tools):
-        if shutil.which(tool) is None:
-            print(
-                f"bench: {tool} is not installed (apt-get install wrk apache2-utils httperf)", file=sys.stderr
-            )
-            return 2
+    if args.url and urlparse(args.url).hostname not in ("localhost", "127.0.0.1", "::1"):
+        parser.error("--url must be on localhost")
+    return args
 
-    def measure(url: str, password: str) -> dict[str, Any]:
-        port = urlparse(url).port or 443
-        results: dict[str, Any] = {"url": url, "repeat": repeat}
-        if "ab" in tools:
-            results["ab"] = repeated(lambda: ab(port, requests), repeat)
-        if "httperf" in tools:
-            results["httperf"] = repeated(lambda: httperf(port, requests), repeat)
-        if "wrk" in tools:
-            results["wrk"] = repeated(lambda: wrk(port, wrk_seconds), repeat)
-        if "pipeline" in tools:
-            results["pipeline"] = asyncio.run(
-                pipeline.run(
-                    url,
-                    ADMIN,
-                    password,
-                    rate=args.rate,
-                    seconds=seconds,
-                    flood=flood,
-                    in_flight=args.in_flight,
-                )
-            )
-        if "locust" in tools:
-            time_ = "5s" if args.quick else args.locust_time
-            users = min(args.locust_users, 4) if args.quick else args.locust_users
-            results["locust"] = locust(url, users, max(1.0, users / 2), time_)
-        return results
 
-    # A stop (timeout, Ctrl-C) still stops the WMI2 started here.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started = time.monotonic()
-    if args.url:
-        if urlparse(args.url).hostname not in ("localhost", "127.0.0.1", "::1"):
-            parser.error("--url must be on localhost")
-        results = measure(args.url.rstrip("/"), args.password)
-    else:
-        with Up(keep=args.keep, parent=args.data_parent) as up:
-            results = measure(up.url, ADMIN_PASSWORD)
-    results["seconds"] = round(time.monotonic() - started, 1)
+@dataclass(frozen=True)
+class Plan:
+    """What one run measures, and how much of it (``--quick``: a few seconds per tool)."""
+
+    tools: tuple[str, ...]
+    repeat: int
+    requests: int
+    wrk_seconds: int
+    rate: float
+    seconds: float
+    flood: int
+    in_flight: int
+    locust_users: int
+    locust_time: str
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Plan:
+        quick = args.quick
+        return cls(
+            tools=tuple(t.strip() for t in args.tools.split(",") if t.strip()),
+            repeat=args.repeat or (1 if quick else 3),
+            requests=200 if quick else 1000,
+            wrk_seconds=2 if quick else 10,
+            rate=args.rate,
+            seconds=args.seconds or (2.0 if quick else 15.0),
+            flood=args.flood if args.flood is not None else (30 if quick else 600),
+            in_flight=args.in_flight,
+            locust_users=min(args.locust_users, 4) if quick else args.locust_users,
+            locust_time="5s" if quick else args.locust_time,
+        )
+
+
+def measure(url: str, password: str, plan: Plan) -> dict[str, Any]:
+    """Every tool of the plan against the WMI2 at ``url``, one after the other."""
+    port = urlparse(url).port or 443
+    results: dict[str, Any] = {"url": url, "repeat": plan.repeat}
+    if "ab" in plan.tools:
+        results["ab"] = repeated(lambda: ab(port, plan.requests), plan.repeat)
+    if "httperf" in plan.tools:
+        results["httperf"] = repeated(lambda: httperf(port, plan.requests), plan.repeat)
+    if "wrk" in plan.tools:
+        results["wrk"] = repeated(lambda: wrk(port, plan.wrk_seconds), plan.repeat)
+    if "pipeline" in plan.tools:
+        results["pipeline"] = asyncio.run(
+            pipeline.run(
+                url, ADMIN, password,
+                rate=plan.rate, seconds=plan.seconds, flood=plan.flood, in_flight=plan.in_flight,
+            )
+        )  # fmt: skip
+    if "locust" in plan.tools:
+        users = plan.locust_users
+        results["locust"] = locust(url, users, max(1.0, users / 2), plan.locust_time)
+    return results
+
+
+def report(results: dict[str, Any], json_path: Path | None) -> None:
     print(table(results), flush=True)
     if "pipeline" in results:
         print("\n" + stages(results["pipeline"]))
     if "locust" in results:
         print("\n" + results["locust"]["output"][-4000:])
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2, default=str))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = Plan.of(args)
+    missing = [tool for tool in ("ab", "httperf", "wrk") if tool in plan.tools and shutil.which(tool) is None]
+    if missing:
+        print(
+            f"bench: not installed: {', '.join(missing)} (apt-get install wrk apache2-utils httperf)",
+            file=sys.stderr,
+        )
+        return 2
+    # A stop (timeout, Ctrl-C) still stops the WMI2 started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
+    if args.url:
+        results = measure(args.url.rstrip("/"), args.password, plan)
+    else:
+        with Up(keep=args.keep, parent=args.data_parent) as up:
+            results = measure(up.url, ADMIN_PASSWORD, plan)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    report(results, args.json)
     return 0
 
 

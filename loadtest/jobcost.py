@@ -86,14 +86,16 @@ def seed(sysroot: Path, count: int) -> None:
             f.writelines(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m loadtest.jobcost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--existing", type=int, default=0, help="users the host holds before the run")
     parser.add_argument("--no-watch", action="store_true", help="without the file watcher")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    directory = Path(tempfile.mkdtemp(prefix="wmi2-jobcost-"))
+
+def use_sandbox(directory: Path) -> Path:
+    """Point WMI2's settings at a sandbox, Redis socket and database inside ``directory``."""
     data_dir, sysroot = directory / "var", directory / "sysroot"
     data_dir.mkdir()
     os.environ.update(
@@ -103,13 +105,67 @@ def main(argv: list[str] | None = None) -> int:
         WMI_REDIS_URL=f"unix://{data_dir / 'redis.sock'}",
         WMI_DATABASE_URL=f"sqlite:///{data_dir / 'wmi2.db'}",
     )
+    return data_dir
+
+
+def instrument() -> Callable[..., Any]:
+    """Wrap each phase of a job in a timer; returns the task's function, itself timed."""
+    from services.common.events import Publisher
+    from services.worker import accountfiles, changeset, jobs, jobset, readmodel, tasks
+
+    jobs.claim = timed("sql: claim the job", jobs.claim)
+    jobs.claim_queued = timed("sql: claim the jobs queued behind it", jobs.claim_queued)
+    jobs.finish_all = timed("sql: finish the jobs + audit", jobs.finish_all)
+    jobset.host_lock = timed_context("host lock: wait + release", jobset.host_lock)
+    changeset.apply = timed("change set: total", changeset.apply)
+    accountfiles.write = timed("change set: write the files", accountfiles.write)
+    readmodel.store_own = timed("publish the set's own changes", readmodel.store_own)
+    readmodel.refresh = timed("refresh: total (a re-read)", readmodel.refresh)
+    Publisher.publish_many = timed("redis: publish job events", Publisher.publish_many)  # type: ignore[method-assign]
+    return timed("run_action: total", tasks.run_action.run)
+
+
+def run_jobs(run: Callable[..., Any], count: int) -> float:
+    """``count`` user creations, each recorded as the api records it, then run; their seconds."""
+    from services.common.actions import Action, UserCreate
+    from services.common.db import Job, sessionmaker_for
+    from services.common.settings import get_settings
+
+    settings = get_settings()
+    maker = sessionmaker_for(settings.resolved_database_url)
+    started = time.perf_counter()
+    for i in range(count):
+        login, job_id = f"cost{i:05d}", uuid4().hex
+        params = UserCreate(login=login, full_name=f"Cost {i}", password_hash="$6$salt$" + "x" * 86)
+        with maker.begin() as db:
+            db.add(Job(id=job_id, host=settings.host_name, action=Action.USER_CREATE.value, target=login,
+                       actor="admin", state="queued", params={"login": login}))  # fmt: skip
+        run(job_id, Action.USER_CREATE.value, params.model_dump())
+    return time.perf_counter() - started
+
+
+def print_table(args: argparse.Namespace, elapsed: float) -> None:
+    per_job = {name: TIMES[name] / args.jobs * 1000 for name in TIMES}
+    total = per_job.get("run_action: total", 0.0)
+    print(
+        f"{args.jobs} user creations on a host holding {args.existing} users, watcher "
+        f"{'off' if args.no_watch else 'on'}: {args.jobs / elapsed:.1f} jobs/s in-process\n"
+    )
+    print(f"{'phase':45} {'ms/job':>8} {'share':>6}")
+    for name, ms in sorted(per_job.items(), key=lambda kv: -kv[1]):
+        print(f"{name:45} {ms:8.2f} {ms / total * 100 if total else 0:5.0f}%")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    directory = Path(tempfile.mkdtemp(prefix="wmi2-jobcost-"))
+    data_dir = use_sandbox(directory)
     # Imported once the environment names this run's sandbox, Redis and database.
     from services.cli.redis_server import redis_command, wait_for_redis
-    from services.common.actions import Action, UserCreate
-    from services.common.db import Job, init_db, sessionmaker_for
+    from services.common.db import init_db
     from services.common.events import Publisher
     from services.common.settings import get_settings
-    from services.worker import accountfiles, changeset, jobs, jobset, readmodel, tasks
+    from services.worker import readmodel
     from services.worker.context import context
     from services.worker.hostlock import host_lock
     from services.worker.sandbox import init_sandbox
@@ -120,70 +176,31 @@ def main(argv: list[str] | None = None) -> int:
     watcher = None
     try:
         wait_for_redis(settings.resolved_redis_url, redis_proc)
-        init_sandbox(sysroot)
-        seed(sysroot, args.existing)
+        init_sandbox(settings.resolved_sysroot)
+        seed(settings.resolved_sysroot, args.existing)
         init_db(settings.resolved_database_url)
         ctx = context()
         with host_lock(ctx.client, settings.host_name):
-            readmodel.refresh(ctx.client, ctx.publisher, settings.host_name, sysroot)
+            readmodel.refresh(ctx.client, ctx.publisher, settings.host_name, settings.resolved_sysroot)
         if not args.no_watch:
+            publisher = Publisher(ctx.client, settings.event_log_max)
             watcher = Watcher(
                 ctx.client,
-                Publisher(ctx.client, settings.event_log_max),
+                publisher,
                 settings.host_name,
-                sysroot,
+                settings.resolved_sysroot,
                 settings.watch_debounce_ms,
             )
             watcher.start()
             watcher.ready.wait(10)
-
-        jobs.claim = timed("sql: claim the job", jobs.claim)
-        jobs.claim_queued = timed("sql: claim the jobs queued behind it", jobs.claim_queued)
-        jobs.finish_all = timed("sql: finish the jobs + audit", jobs.finish_all)
-        jobset.host_lock = timed_context("host lock: wait + release", jobset.host_lock)
-        changeset.apply = timed("change set: total", changeset.apply)
-        accountfiles.write = timed("change set: write the files", accountfiles.write)
-        readmodel.store_own = timed("publish the set's own changes", readmodel.store_own)
-        readmodel.refresh = timed("refresh: total (a re-read)", readmodel.refresh)
-        Publisher.publish_many = timed("redis: publish job events", Publisher.publish_many)  # type: ignore[method-assign]
-        run = timed("run_action: total", tasks.run_action.run)
-
-        maker = sessionmaker_for(settings.resolved_database_url)
-        started = time.perf_counter()
-        for i in range(args.jobs):
-            login = f"cost{i:05d}"
-            job_id = uuid4().hex
-            params = UserCreate(login=login, full_name=f"Cost {i}", password_hash="$6$salt$" + "x" * 86)
-            with maker.begin() as db:
-                db.add(
-                    Job(
-                        id=job_id,
-                        host=settings.host_name,
-                        action=Action.USER_CREATE.value,
-                        target=login,
-                        actor="admin",
-                        state="queued",
-                        params={"login": login},
-                    )
-                )
-            run(job_id, Action.USER_CREATE.value, params.model_dump())
-        elapsed = time.perf_counter() - started
+        elapsed = run_jobs(instrument(), args.jobs)
     finally:
         if watcher is not None:
             watcher.stop()
         redis_proc.terminate()
         redis_proc.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
-
-    per_job = {name: TIMES[name] / args.jobs * 1000 for name in TIMES}
-    total = per_job.get("run_action: total", 0.0)
-    print(
-        f"{args.jobs} user creations on a host holding {args.existing} users, watcher "
-        f"{'off' if args.no_watch else 'on'}: {args.jobs / elapsed:.1f} jobs/s in-process\n"
-    )
-    print(f"{'phase':45} {'ms/job':>8} {'share':>6}")
-    for name, ms in sorted(per_job.items(), key=lambda kv: -kv[1]):
-        print(f"{name:45} {ms:8.2f} {ms / total * 100 if total else 0:5.0f}%")
+    print_table(args, elapsed)
     return 0
 
 
