@@ -179,13 +179,21 @@ def worker_processes(up: Up) -> list[psutil.Process]:
 
 
 def worker_memory(up: Up) -> dict[str, Any]:
-    rss, uss = 0, 0
+    """Summed over the tree: RSS (counting twice the pages the pool shares with the main
+    process it was forked from), PSS (each shared page split among its sharers: what the
+    tree really holds) and USS (only the pages one process holds alone)."""
+    rss, pss, uss = 0, 0, 0
     processes = worker_processes(up)
     for proc in processes:
         with contextlib.suppress(psutil.Error):
             info = proc.memory_full_info()
-            rss, uss = rss + info.rss, uss + info.uss
-    return {"processes": len(processes), "rss_mb": round(rss / 2**20, 1), "uss_mb": round(uss / 2**20, 1)}
+            rss, pss, uss = rss + info.rss, pss + info.pss, uss + info.uss
+    return {
+        "processes": len(processes),
+        "rss_mb": round(rss / 2**20, 1),
+        "pss_mb": round(pss / 2**20, 1),
+        "uss_mb": round(uss / 2**20, 1),
+    }
 
 
 # --- measures through the API and the event stream ---------------------------------------
@@ -539,6 +547,8 @@ ROWS = [
         _at("reads", "api_users", "kb"), _at_most(200)),
     Row("rss", "worker RSS, whole tree, after the run", "-", "<= 250 MB", "MB",
         _at("worker", "rss_mb"), _at_most(250)),
+    Row("pss", "(the same, PSS: each shared page counted once)", "-", "-", "MB",
+        _at("worker", "pss_mb")),
     Row("uss", "(the same, USS: without the pages its processes share)", "-", "-", "MB",
         _at("worker", "uss_mb")),
     Row("ready", "(startup: wmi2 up serving, the model read)", "-", "-", "s", _startup),

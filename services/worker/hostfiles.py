@@ -154,14 +154,6 @@ def group_entry(etc: Path, name: str) -> list[str] | None:
     return next((row for row in _records(etc / "group", 4) if row[0] == name), None)
 
 
-# The records of the last parse, each under everything it was made from. After a job,
-# nearly every line is as it was: its record comes back without being built again, and
-# as the very same object, which the refresh's diff then passes over by identity. Being
-# keyed by all of a record's inputs, a record from another host's parse is right too.
-_last_groups: dict[tuple[str, int, int], Record] = {}
-_last_users: dict[tuple[Any, ...], Record] = {}
-
-
 # The fields of a line of each file that makes records, and those of them that are numbers.
 LAYOUTS = {"passwd": (7, ("uid", "gid")), "group": (4, ("gid",))}
 
@@ -201,19 +193,15 @@ def group_record(line: str, gid_min: int, gid_max: int) -> Record | None:
 
 
 def _group_records(text: str, defs: dict[str, int], problems: list[str] | None = None) -> dict[str, Record]:
-    global _last_groups
-    memo, made = _last_groups, {}
     groups: dict[str, Record] = {}
     gid_min, gid_max = defs["GID_MIN"], defs["GID_MAX"]
     for number, line in enumerate(lines(text), 1):
-        key = (line, gid_min, gid_max)
-        record = memo.get(key) or group_record(line, gid_min, gid_max)
+        record = group_record(line, gid_min, gid_max)
         if record is None and problems is not None and holds_account(line):
             problems.append(unreadable("group", number, line) or f"group line {number}: unreadable")
         if record is None or record["name"] in groups:
             continue
-        groups[record["name"]] = made[key] = record
-    _last_groups = made
+        groups[record["name"]] = record
     return groups
 
 
@@ -246,7 +234,6 @@ def user_record(
 def _user_records(
     passwd: str, shadow: str, defs: dict[str, int], groups: dict[str, Record], problems: list[str]
 ) -> dict[str, Record]:
-    global _last_users
     hashes = {row[0]: (row[1], row[2]) for row in _rows(shadow, 3)}
     group_of_gid: dict[int, str] = {}
     member_of: dict[str, set[str]] = {}
@@ -255,7 +242,6 @@ def _user_records(
         for member in group["members"]:
             member_of.setdefault(member, set()).add(group["name"])
     bounds = (defs["UID_MIN"], defs["UID_MAX"])
-    memo, made = _last_users, {}
     users: dict[str, Record] = {}
     for number, line in enumerate(lines(passwd), 1):
         if not holds_account(line):
@@ -271,10 +257,7 @@ def _user_records(
         secret = hashes.get(login, ("", ""))
         primary = group_of_gid.get(int(gid))
         member = tuple(sorted(member_of.get(login, ())))
-        key = (line, secret, primary, member, bounds)
-        record = memo.get(key) or user_record(fields, secret, primary, member, bounds)
-        users[login] = made[key] = record
-    _last_users = made
+        users[login] = user_record(fields, secret, primary, member, bounds)
     return users
 
 

@@ -51,8 +51,7 @@ def diff(kind: str, old: Records, new: Records) -> tuple[list[Change], list[Chan
     deleted = [Change(f"{kind}.deleted", old[k]) for k in sorted(old.keys() - new.keys())]
     updated = []
     # Comparing whole records first: the field by field look is only for the few that differ.
-    # A record the parse took from its memo is the very object stored last time: equal.
-    for k in sorted(k for k in new.keys() & old.keys() if new[k] is not old[k] and new[k] != old[k]):
+    for k in sorted(k for k in new.keys() & old.keys() if new[k] != old[k]):
         changed = [field for field, value in new[k].items() if old[k].get(field) != value]
         if changed:
             updated.append(Change(f"{kind}.updated", {**new[k], "changed": changed}))
@@ -64,23 +63,6 @@ def _order(users: Records, groups: Records, old_users: Records, old_groups: Reco
     u_new, u_upd, u_del = diff("user", old_users, users)
     g_new, g_upd, g_del = diff("group", old_groups, groups)
     return [*g_new, *u_new, *u_upd, *g_upd, *u_del, *g_del]
-
-
-@dataclass(frozen=True)
-class _Written:
-    """What this process last stored for a host: the files' digest and the records."""
-
-    digest: bytes
-    users: Records
-    groups: Records
-    info: bytes
-
-
-# Per host, the model this process last wrote. A job's refresh compares the files it has
-# just changed with these instead of fetching and decoding the whole model (1,000 users:
-# some 600 KB per job), as long as the model in Redis is still the one written here: its
-# stored digest, written in the same transaction as the records, says so.
-_written: dict[str, _Written] = {}
 
 
 # Who made a change: (job, actor), or None for a change made outside WMI2.
@@ -103,15 +85,7 @@ def _store(
     its events in the log, nor the other way round.
     """
     pipe = client.pipeline(transaction=True)
-    for change in changes:
-        kind, _, what = change.type.partition(".")
-        key = keys.host_users(host) if kind == "user" else keys.host_groups(host)
-        name = change.data["login" if kind == "user" else "name"]
-        if what == "deleted":
-            pipe.hdel(key, name)
-        else:
-            record = {k: v for k, v in change.data.items() if k != "changed"}
-            pipe.hset(key, name, orjson.dumps(record))
+    _queue_records(pipe, host, changes)
     pipe.set(keys.host_info(host), info)
     pipe.set(keys.host_digest(host), digest)
     if writer_done:
@@ -132,16 +106,51 @@ def _store(
             raise result
 
 
-# The digest this process last stored for a host when it did not keep the records (see
-# store_own): enough to know that the model is still its own.
+# Fields per HSET or HDEL: a few commands of one transaction for a host's first read of
+# 30,000 accounts, rather than 60,000.
+FIELDS_PER_COMMAND = 1000
+
+
+def _compact(record: dict[str, Any]) -> bytes:
+    """The record's JSON in a bytes object of its own size: orjson returns one that keeps
+    the 4 KB it was written into, so 60,000 of them held 235 MB (RESULTS.md)."""
+    return bytes(memoryview(orjson.dumps(record)))
+
+
+def _queue_records(pipe: redis.client.Pipeline, host: str, changes: list[Change]) -> None:
+    """Queue the records that changed, a few commands for many records: each name
+    changes once in a set of changes, so the order between names does not matter."""
+    written: dict[str, dict[str, bytes]] = {keys.host_users(host): {}, keys.host_groups(host): {}}
+    removed: dict[str, list[str]] = {keys.host_users(host): [], keys.host_groups(host): []}
+    for change in changes:
+        kind, _, what = change.type.partition(".")
+        key = keys.host_users(host) if kind == "user" else keys.host_groups(host)
+        name = change.data["login" if kind == "user" else "name"]
+        if what == "deleted":
+            removed[key].append(name)
+        else:
+            written[key][name] = _compact({k: v for k, v in change.data.items() if k != "changed"})
+    for key, names in removed.items():
+        for start in range(0, len(names), FIELDS_PER_COMMAND):
+            pipe.hdel(key, *names[start : start + FIELDS_PER_COMMAND])
+    for key, records in written.items():
+        items = list(records.items())
+        for start in range(0, len(items), FIELDS_PER_COMMAND):
+            pipe.hset(key, mapping=dict(items[start : start + FIELDS_PER_COMMAND]))
+
+
+# Per host, the digest this process last stored: enough to know that the model is still
+# its own. Not the records: the changes that follow are found from the lines that differ
+# (_seen) and the stored records of the names they touch, and keeping a copy of a large
+# host's records in each of the worker's processes cost more memory than the rare full
+# comparison's fetch from Redis costs time (loadtest/RESULTS.md).
 _last_stored: dict[str, bytes] = {}
 
 
 def as_written(client: redis.Redis, host: str, sysroot: Path) -> bool:
     """The model in Redis is the one this process wrote, from files that have not changed
     since (a stat of each file and one round trip; no read of a host of any size)."""
-    written = _written.get(host)
-    mine = written.digest if written is not None else _last_stored.get(host)
+    mine = _last_stored.get(host)
     if mine is None or not accountfiles.as_left(sysroot / "etc"):
         return False
     stored, present = _stored(client, host)
@@ -213,17 +222,13 @@ def refresh(
         by_lines = _refresh_by_lines(client, publisher, host, files, stored, (job, actor), writer_done)
         if by_lines is not None:
             return by_lines
-        written = _written.get(host)
-        if written is not None and present and written.digest == stored:
-            old_users, old_groups = written.users, written.groups
-        else:
-            old_users, old_groups = _fetch(client, host)
+        old_users, old_groups = _fetch(client, host)
     accounts = parse(files, host)
     changes = _order(accounts.users, accounts.groups, old_users, old_groups)
     info = accounts.info.model_dump_json().encode()
     makers: list[Maker] | None = [(job, actor)] * len(changes) if old_users else None
     _store(client, publisher, host, changes, info, files.digest, makers, writer_done)
-    _written[host] = _Written(files.digest, accounts.users, accounts.groups, info)
+    _last_stored[host] = files.digest
     _seen[host] = files
     return changes if old_users else []
 
@@ -262,36 +267,24 @@ def _refresh_by_lines(
     return changes
 
 
-def _touched(old: Records, new: dict[str, Record | None]) -> Records:
-    """``old`` with the records of ``new`` put in (None: removed)."""
-    merged = dict(old)
-    for name, record in new.items():
-        if record is None:
-            merged.pop(name, None)
-        else:
-            merged[name] = record
-    return merged
-
-
 def _stored_records(
     client: redis.Redis, host: str, users: list[str], groups: list[str]
-) -> tuple[Records, Records, bytes | None, bytes | None, bool]:
+) -> tuple[Records, Records, bytes | None, bool]:
     """The stored records of these names (one round trip, whatever the host's size), the
-    stored facts and digest, and whether a model is stored at all."""
+    stored facts, and whether a model is stored at all."""
     pipe = client.pipeline(transaction=True)
     pipe.hmget(keys.host_users(host), users) if users else pipe.echo(b"")
     pipe.hmget(keys.host_groups(host), groups) if groups else pipe.echo(b"")
     pipe.get(keys.host_info(host))
-    pipe.get(keys.host_digest(host))
     pipe.exists(keys.host_users(host), keys.host_info(host))
-    raw_users, raw_groups, info, digest, present = pipe.execute()
+    raw_users, raw_groups, info, present = pipe.execute()
     found_users = _load(
         {n.encode(): v for n, v in zip(users, raw_users or [], strict=False) if v is not None}
     )
     found_groups = _load(
         {n.encode(): v for n, v in zip(groups, raw_groups or [], strict=False) if v is not None}
     )
-    return found_users, found_groups, info, digest, present == 2
+    return found_users, found_groups, info, present == 2
 
 
 def store_own(
@@ -306,9 +299,7 @@ def store_own(
     :mod:`ownchanges`), compared with the stored records of the same names, each under
     the first job that touched its name; None when no model is stored yet (the caller
     then reads the whole host)."""
-    old_users, old_groups, info, digest, present = _stored_records(
-        client, host, list(own.users), list(own.groups)
-    )
+    old_users, old_groups, info, present = _stored_records(client, host, list(own.users), list(own.groups))
     if not present or info is None:
         return None
     new_users = {k: v for k, v in own.users.items() if v is not None}
@@ -316,13 +307,7 @@ def store_own(
     changes = _order(new_users, new_groups, old_users, old_groups)
     makers: list[Maker] = [own.maker_of(change) for change in changes]
     _store(client, publisher, host, changes, info, own.digest, makers, writer_done)
-    written = _written.get(host)
-    if written is not None and written.digest == digest:
-        _written[host] = _Written(own.digest, _touched(written.users, own.users),
-                                  _touched(written.groups, own.groups), info)  # fmt: skip
-    else:
-        _written.pop(host, None)
-        _last_stored[host] = own.digest
+    _last_stored[host] = own.digest
     return changes
 
 

@@ -113,15 +113,18 @@ def test_events_are_published_even_by_a_redis_that_forgot_the_script(
 def test_a_model_stored_by_another_process_is_not_diffed_against_this_ones_memory(
     redis_client: redis.Redis, sysroot: Path
 ) -> None:
-    """A job diffs against what its process last wrote only while Redis still holds exactly that."""
+    """A job diffs against the files its process last saw only while Redis still holds the
+    model made from them."""
     from services.worker import readmodel
 
     _refresh(redis_client, sysroot)
-    remembered = dict(readmodel._written)
+    remembered = dict(readmodel._seen), dict(readmodel._last_stored)
     _tool("useradd", "-P", str(sysroot), "-M", "--", "otto")
-    readmodel._written.clear()  # another worker process (the watcher's) stores this change
+    readmodel._seen.clear()  # another worker process (the watcher's) stores this change
+    readmodel._last_stored.clear()
     _refresh(redis_client, sysroot)
-    readmodel._written.update(remembered)  # this process still remembers the model before it
+    readmodel._seen.update(remembered[0])  # this process still remembers the files before it
+    readmodel._last_stored.update(remembered[1])
     _tool("usermod", "-P", str(sysroot), "-c", "Otto O", "--", "otto")
     [updated] = _refresh(redis_client, sysroot, job="job3", actor="admin")
     assert updated["type"] == "user.updated" and updated["data"]["changed"] == ["full_name"]
