@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -68,8 +69,8 @@ def sysroot(tmp_path: Path) -> Path:
     return init_sandbox(tmp_path / "sysroot")
 
 
-@pytest.fixture
-def settings(data_dir: Path, sysroot: Path, redis_url: str) -> Settings:
+def host_settings(data_dir: Path, sysroot: Path, redis_url: str) -> Settings:
+    """The settings of a sandbox host ``HOST`` whose data is under ``data_dir``."""
     return Settings(
         data_dir=data_dir,
         sysroot=sysroot,
@@ -82,8 +83,7 @@ def settings(data_dir: Path, sysroot: Path, redis_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-def wmi_env(settings: Settings) -> dict[str, str]:
+def service_env(settings: Settings) -> dict[str, str]:
     """The environment of a service subprocess: the same settings as ``settings``."""
     return dict(
         os.environ,
@@ -98,6 +98,32 @@ def wmi_env(settings: Settings) -> dict[str, str]:
     )
 
 
+@contextmanager
+def worker_running(env: dict[str, str], settings: Settings) -> Iterator[Service]:
+    """A real Celery worker for the sandbox host, ready once the host's read model is in Redis."""
+    service = Service(["worker"], env, settings.data_dir / "worker.log")
+    service.start()
+    client = redis.Redis.from_url(str(settings.redis_url))
+    try:
+        wait_for(lambda: service.alive() and client.exists(keys.host_info(HOST)), timeout=60,
+                 what="the worker's first read of the host")  # fmt: skip
+        yield service
+    finally:
+        client.close()
+        service.stop()
+
+
+@pytest.fixture
+def settings(data_dir: Path, sysroot: Path, redis_url: str) -> Settings:
+    return host_settings(data_dir, sysroot, redis_url)
+
+
+@pytest.fixture
+def wmi_env(settings: Settings) -> dict[str, str]:
+    """The environment of a service subprocess: the same settings as ``settings``."""
+    return service_env(settings)
+
+
 @pytest.fixture
 def jobs(settings: Settings) -> Iterator[Jobs]:
     made = Jobs(settings)
@@ -108,16 +134,8 @@ def jobs(settings: Settings) -> Iterator[Jobs]:
 @pytest.fixture
 def worker(wmi_env: dict[str, str], settings: Settings, redis_url: str) -> Iterator[Service]:
     """A real Celery worker for the sandbox host, ready once the host's read model is in Redis."""
-    service = Service(["worker"], wmi_env, settings.data_dir / "worker.log")
-    service.start()
-    client = redis.Redis.from_url(redis_url)
-    try:
-        wait_for(lambda: service.alive() and client.exists(keys.host_info(HOST)), timeout=60,
-                 what="the worker's first read of the host")  # fmt: skip
+    with worker_running(wmi_env, settings) as service:
         yield service
-    finally:
-        client.close()
-        service.stop()
 
 
 class Web:
