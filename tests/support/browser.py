@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -79,3 +79,17 @@ def log_in(page: Page, base_url: str, login: str, password: str) -> None:
 def live(page: Page) -> None:
     """Wait until the page's event stream is open (its indicator says Live)."""
     expect(page.locator("[data-conn]")).to_have_text("Live", timeout=10_000)
+
+
+def row(page: Page, login: str) -> Locator:
+    """The users table's row of ``login``."""
+    return page.locator(f'[data-rows] tr[data-key="{login}"]')
+
+
+def no_reload(page: Page) -> None:
+    """Mark the page's document, so that :func:`same_document` tells whether it was reloaded since."""
+    page.evaluate("window.sameDocument = true")
+
+
+def same_document(page: Page) -> bool:
+    return bool(page.evaluate("window.sameDocument === true"))
