@@ -114,6 +114,9 @@ class JobOut(BaseModel):
     result: str | None
     error: str | None
     params: dict[str, Any]
+    rows: list[dict[str, Any]] | None = Field(
+        None, description="A batch's changes in order, each {action, target, result, error}; null otherwise."
+    )
     started_at: datetime | None = Field(None, description="When a worker last claimed it.")
     age_seconds: float = Field(description="Seconds since it was queued, at the time of this answer.")
     stuck: bool = Field(

@@ -10,9 +10,11 @@ job can be sent again from its row alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, Field
 
 
@@ -27,6 +29,8 @@ class Action(StrEnum):
     GROUP_DELETE = "group.delete"
     GROUP_ADD_MEMBERS = "group.add_members"
     GROUP_REMOVE_MEMBERS = "group.remove_members"
+    # Many of the above as one job (a bulk action on a selection): one row per change.
+    BATCH = "batch"
 
 
 HomeMode = Literal["keep", "remove", "archive"]
@@ -81,6 +85,24 @@ class GroupMembers(BaseModel):
     logins: list[str]
 
 
+class BatchRow(BaseModel):
+    """One change of a batch: its action (any but a batch), its target and its parameters."""
+
+    action: Action
+    target: str
+    params: dict[str, Any]
+
+
+class Batch(BaseModel):
+    """Changes applied as one job, in this order, each with its own outcome."""
+
+    rows: list[BatchRow]
+
+
+# The most rows a batch holds: a whole school's intake, and one change set.
+BATCH_MAX = 5000
+
+
 PARAMS: dict[Action, type[BaseModel]] = {
     Action.USER_CREATE: UserCreate,
     Action.USER_MODIFY: UserModify,
@@ -92,6 +114,7 @@ PARAMS: dict[Action, type[BaseModel]] = {
     Action.GROUP_DELETE: GroupRef,
     Action.GROUP_ADD_MEMBERS: GroupMembers,
     Action.GROUP_REMOVE_MEMBERS: GroupMembers,
+    Action.BATCH: Batch,
 }
 
 
@@ -99,21 +122,48 @@ def parse_params(action: Action, raw: dict[str, Any]) -> BaseModel:
     return PARAMS[action].model_validate(raw)
 
 
+def _secret_fields(params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """Each secret field of dumped parameters: the dict that holds it, its name, and its
+    path (``password_hash``; in a batch, ``rows.3.password_hash``)."""
+    for name in sorted(SECRET_FIELDS & params.keys()):
+        yield params, name, name
+    rows = params.get("rows")
+    if isinstance(rows, list):
+        for number, row in enumerate(rows):
+            inner = row.get("params") if isinstance(row, dict) else None
+            if isinstance(inner, dict):
+                for name in sorted(SECRET_FIELDS & inner.keys()):
+                    yield inner, name, f"rows.{number}.{name}"
+
+
 def public_params(params: BaseModel) -> dict[str, Any]:
     """The parameters fit to store, show and send: every secret field replaced by a mark."""
     shown = params.model_dump()
-    for name in SECRET_FIELDS & shown.keys():
-        if shown[name] is not None:
-            shown[name] = SECRET_SET
+    for holder, name, _path in _secret_fields(shown):
+        if holder[name] is not None:
+            holder[name] = SECRET_SET
     return shown
 
 
 def secrets_of(params: BaseModel) -> dict[str, str]:
-    """The secret fields that were given, with their values: what the api keeps aside."""
-    values = params.model_dump(include=set(SECRET_FIELDS))
-    return {name: value for name, value in values.items() if value is not None}
+    """The secret fields that were given, by path, with their values: what the api keeps aside."""
+    return {
+        path: holder[name]
+        for holder, name, path in _secret_fields(params.model_dump())
+        if holder[name] is not None
+    }
 
 
 def wanted_secrets(public: dict[str, Any]) -> list[str]:
-    """The secret fields that public parameters mark as set: what the worker must read back."""
-    return sorted(name for name in SECRET_FIELDS if public.get(name) == SECRET_SET)
+    """The paths of the secret fields that public parameters mark as set: what the worker
+    must read back."""
+    return sorted(path for holder, name, path in _secret_fields(public) if holder[name] == SECRET_SET)
+
+
+def with_secrets_put_back(public: dict[str, Any], kept: dict[str, str]) -> dict[str, Any]:
+    """A copy of public parameters with each secret marked as set taken from ``kept`` (by path)."""
+    copy: dict[str, Any] = orjson.loads(orjson.dumps(public))
+    for holder, name, path in _secret_fields(copy):
+        if holder[name] == SECRET_SET:
+            holder[name] = kept[path]
+    return copy

@@ -42,6 +42,8 @@ class Item:
     job: str
     action: Action
     params: BaseModel
+    # Its row when the job is a batch of many changes (services/worker/batches.py).
+    row: int | None = None
 
 
 @dataclass

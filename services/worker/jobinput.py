@@ -45,7 +45,7 @@ def with_kept(raw: Any, params: dict[str, Any]) -> dict[str, Any]:
             "The password given with this job is no longer held (it waits a day at most): "
             "nothing was changed; set the password again."
         )
-    return {**params, **{name: kept[name] for name in wanted}}
+    return actions.with_secrets_put_back(params, kept)
 
 
 def parse(action: str, params: dict[str, Any]) -> tuple[Action, BaseModel]:

@@ -114,6 +114,7 @@ class Finished:
     action: str
     result: str | None
     error: str | None
+    rows: list[dict[str, Any]] | None = None
 
     @property
     def state(self) -> str:
@@ -132,7 +133,7 @@ def finish_all(database_url: str, finished: list[Finished]) -> None:
             _FINISH,
             [
                 {"job_id": f.job.id, "state": f.state, "result": f.result, "error": f.error,
-                 "finished_at": now, "announced": False}
+                 "rows": f.rows, "finished_at": now, "announced": False}
                 for f in finished
             ],
         )  # fmt: skip
@@ -153,12 +154,21 @@ def announced_all(database_url: str, job_ids: list[str]) -> None:
             conn.execute(_ANNOUNCED_ALL, {"job_ids": job_ids})
 
 
-def finish(database_url: str, job: Claimed, action: str, *, result: str | None, error: str | None) -> str:
+def finish(
+    database_url: str,
+    job: Claimed,
+    action: str,
+    *,
+    result: str | None,
+    error: str | None,
+    rows: list[dict[str, Any]] | None = None,
+) -> str:
     """Record the outcome and its audit entry in one transaction; return the job's new state."""
     state = "failed" if error is not None else "succeeded"
     with engine_for(database_url).begin() as conn:
         finished = {
-            "state": state, "result": result, "error": error, "finished_at": utcnow(), "announced": False,
+            "state": state, "result": result, "error": error, "rows": rows, "finished_at": utcnow(),
+            "announced": False,
         }  # fmt: skip
         conn.execute(_FINISH, {"job_id": job.id, **finished})
         conn.execute(

@@ -20,7 +20,7 @@ import redis
 
 from services.common import actions, keys
 from services.common.events import body
-from services.worker import changeset, hostfiles, jobs, ownchanges, readmodel, writer
+from services.worker import batches, changeset, hostfiles, jobs, ownchanges, readmodel, writer
 from services.worker.changeset import Item
 from services.worker.context import WorkerContext
 from services.worker.hostlock import HostBusy, host_lock
@@ -71,9 +71,19 @@ def coalesce(ctx: WorkerContext, first: Pending) -> tuple[list[Pending], list[An
     return [first, *(Pending(j.job, j.action, j.params) for j in joined)], messages
 
 
-def items_of(ctx: WorkerContext, pending: list[Pending]) -> tuple[list[Item], dict[str, str]]:
-    """The set's items, and the errors of the jobs that cannot be run as sent."""
-    items, errors = [], {}
+@dataclass
+class Ending:
+    """How a job of the set ended: its result or error, and a batch's rows."""
+
+    result: str | None = None
+    error: str | None = None
+    rows: list[batches.Row] | None = None
+
+
+def items_of(ctx: WorkerContext, pending: list[Pending]) -> tuple[list[Item], dict[str, Ending]]:
+    """The set's items, and each job's ending so far: the error of one that cannot be run as
+    sent, the rows of a batch (those that cannot be run already ended)."""
+    items, endings = [], {}
     secrets = fetch_secrets(ctx.client, [p.job.id for p in pending if actions.wanted_secrets(p.params)])
     for p in pending:
         try:
@@ -81,10 +91,33 @@ def items_of(ctx: WorkerContext, pending: list[Pending]) -> tuple[list[Item], di
             if p.job.host != ctx.host.name:
                 raise BadJob(f"The job is for host {p.job.host}, not {ctx.host.name}.")
         except BadJob as exc:
-            errors[p.job.id] = str(exc)
+            endings[p.job.id] = Ending(error=str(exc))
             continue
-        items.append(Item(p.job.id, known, parsed))
-    return items, errors
+        if isinstance(parsed, actions.Batch):
+            rows = batches.rows_of(parsed)
+            endings[p.job.id] = Ending(rows=rows)
+            items.extend(batches.items(p.job.id, rows))
+        else:
+            endings[p.job.id] = Ending()
+            items.append(Item(p.job.id, known, parsed))
+    return items, endings
+
+
+def record_outcomes(endings: dict[str, Ending], outcomes: list[changeset.Outcome]) -> None:
+    """Each outcome into its job's ending; a batch's from its rows."""
+    by_batch: dict[str, list[changeset.Outcome]] = {}
+    for o in outcomes:
+        ending = endings[o.item.job]
+        if ending.rows is not None:
+            by_batch.setdefault(o.item.job, []).append(o)
+        else:
+            ending.result, ending.error = o.result, o.error if o.result is None else None
+            if ending.result is None and ending.error is None:
+                ending.error = "The change was not made."
+    for job_id, ending in endings.items():
+        if ending.rows is not None:
+            batches.record(ending.rows, by_batch.get(job_id, []))
+            ending.result, ending.error = batches.outcome(ending.rows)
 
 
 def own_changes(applied: changeset.Applied, pending: list[Pending], digest: bytes) -> readmodel.OwnChanges:
@@ -127,38 +160,38 @@ def publish_set(ctx: WorkerContext, applied: changeset.Applied, pending: list[Pe
         log.warning("the changes of job %s will be published by the next re-read: %s", pending[0].job.id, exc)
 
 
-def apply_set(ctx: WorkerContext, pending: list[Pending]) -> dict[str, tuple[str | None, str | None]]:
-    """Run the set under the host lock; each job's (result, error)."""
-    items, errors = items_of(ctx, pending)
-    ended: dict[str, tuple[str | None, str | None]] = {job_id: (None, e) for job_id, e in errors.items()}
+def apply_set(ctx: WorkerContext, pending: list[Pending]) -> dict[str, Ending]:
+    """Run the set under the host lock; how each job ended."""
+    items, endings = items_of(ctx, pending)
     if not items:
-        return ended
+        record_outcomes(endings, [])
+        return endings
     try:
         with host_lock(ctx.client, ctx.host.name):
             writer.publish_earlier(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
             writer.mark(ctx.client, ctx.host.name, pending[0].job.id, pending[0].job.actor)
             applied = changeset.apply(ctx.host, items)
-            mark_applied(ctx, applied.outcomes)
+            record_outcomes(endings, applied.outcomes)
+            mark_applied(ctx, endings)
             publish_set(ctx, applied, pending)
     except HostBusy as exc:
-        return {**ended, **{item.job: (None, str(exc)) for item in items}}
-    return {**ended, **{o.item.job: (o.result, o.error) for o in applied.outcomes}}
+        for item in items:
+            endings[item.job] = Ending(error=str(exc))
+    return endings
 
 
-def mark_applied(ctx: WorkerContext, outcomes: list[changeset.Outcome]) -> None:
+def mark_applied(ctx: WorkerContext, endings: dict[str, Ending]) -> None:
     """Each job whose change reached the host: a delivery of it again must not apply it again."""
     pipe = ctx.client.pipeline(transaction=False)
-    for outcome in outcomes:
-        if outcome.result is not None:
-            pipe.set(keys.job_applied(outcome.item.job), outcome.result, ex=APPLIED_TTL)
+    for job_id, ending in endings.items():
+        if ending.result is not None:
+            pipe.set(keys.job_applied(job_id), ending.result, ex=APPLIED_TTL)
     pipe.execute()
 
 
-def end_set(
-    ctx: WorkerContext, pending: list[Pending], ended: dict[str, tuple[str | None, str | None]]
-) -> None:
+def end_set(ctx: WorkerContext, pending: list[Pending], endings: dict[str, Ending]) -> None:
     """Record, forget the secrets of, and announce every job of the set."""
-    finished = [jobs.Finished(p.job, p.action, *ended[p.job.id]) for p in pending]
+    finished = [finished_job(p, endings[p.job.id]) for p in pending]
     jobs.finish_all(ctx.database_url, finished)
     secret_keys = [keys.job_secret(p.job.id) for p in pending if actions.wanted_secrets(p.params)]
     try:
@@ -175,6 +208,11 @@ def end_set(
     jobs.announced_all(ctx.database_url, [p.job.id for p in pending])
 
 
+def finished_job(p: Pending, ending: Ending) -> jobs.Finished:
+    rows = [row.shown() for row in ending.rows] if ending.rows is not None else None
+    return jobs.Finished(p.job, p.action, ending.result, ending.error, rows)
+
+
 def drop_messages(ctx: WorkerContext, messages: list[Any]) -> None:
     """The messages of jobs that ended in another's set: delivered now, they would be ignored."""
     if messages:
@@ -187,8 +225,8 @@ def drop_messages(ctx: WorkerContext, messages: list[Any]) -> None:
 def run_set(ctx: WorkerContext, first: Pending) -> None:
     pending, messages = coalesce(ctx, first)
     announce_running(ctx, pending)
-    ended = apply_set(ctx, pending)
-    end_set(ctx, pending, ended)
+    endings = apply_set(ctx, pending)
+    end_set(ctx, pending, endings)
     try:
         drop_messages(ctx, messages)
     except redis.RedisError as exc:

@@ -22,20 +22,21 @@ from sqlalchemy.exc import OperationalError
 from services.common import actions, keys
 from services.common.actions import Action
 from services.common.tasks import RUN_ACTION
-from services.worker import homes, jobs, reached, readmodel, writer
+from services.worker import batches, homes, jobs, reached, readmodel, writer
 from services.worker.app import celery_app
 from services.worker.apply import apply
+from services.worker.changeset import apply as apply_set
 from services.worker.checks import ToolError
 from services.worker.context import WorkerContext, context
 from services.worker.hostlock import HostBusy, host_lock
 from services.worker.jobinput import BadJob, parse, with_secrets
-from services.worker.jobset import APPLIED_TTL, Pending, run_set
+from services.worker.jobset import APPLIED_TTL, Ending, Pending, run_set
 
 log = logging.getLogger(__name__)
 
 GAVE_UP = "The worker stopped {attempts} times while running this job: it is not run again."
 CREATION_FINISHED = "User {login} created; its {left} made after its worker was interrupted."
-FOUND_DONE = "Done: the change had reached the host before its worker was interrupted."
+FOUND_DONE = batches.FOUND_DONE
 
 
 def finish_interrupted(
@@ -64,20 +65,41 @@ def finish_interrupted(
     return CREATION_FINISHED.format(login=params.login, left=left.what())
 
 
-def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel) -> str:
+def apply_once(ctx: WorkerContext, job: jobs.Claimed, action: Action, params: BaseModel) -> Ending:
     """Apply the action, unless an earlier delivery of this job already did."""
     mark = keys.job_applied(job.id)
     earlier = ctx.client.get(mark)
     if earlier is not None:
         log.info("job %s reached the host before: not applied again", job.id)
-        return earlier.decode() if isinstance(earlier, bytes) else str(earlier)
-    if job.attempts > 1:
+        return Ending(result=earlier.decode() if isinstance(earlier, bytes) else str(earlier))
+    if isinstance(params, actions.Batch):
+        ending = apply_batch(ctx, job, params)
+    elif job.attempts > 1:
         # An earlier delivery may have died between the tools' change and the mark.
-        result = finish_interrupted(ctx, job, action, params) or apply(ctx.host, action, params)
+        ending = Ending(
+            result=finish_interrupted(ctx, job, action, params) or apply(ctx.host, action, params)
+        )
     else:
-        result = apply(ctx.host, action, params)
-    ctx.client.set(mark, result, ex=APPLIED_TTL)
-    return result
+        ending = Ending(result=apply(ctx.host, action, params))
+    if ending.result is not None:
+        ctx.client.set(mark, ending.result, ex=APPLIED_TTL)
+    return ending
+
+
+def apply_batch(ctx: WorkerContext, job: jobs.Claimed, batch: actions.Batch) -> Ending:
+    """A batch's rows as one change set; after an interruption, the rows already on the host
+    (its change set was written whole, or not at all) are not applied again."""
+    rows = batches.rows_of(batch)
+    if job.attempts > 1:
+        for row in rows:
+            if row.params is None or row.error is not None:
+                continue
+            if reached.already_there(ctx.host.sysroot, ctx.host.name, row.action, row.params):
+                row.result = FOUND_DONE
+    applied = apply_set(ctx.host, batches.items(job.id, rows))
+    batches.record(rows, applied.outcomes)
+    result, error = batches.outcome(rows)
+    return Ending(result, error, rows)
 
 
 def publish_changes(ctx: WorkerContext, job: jobs.Claimed) -> None:
@@ -91,10 +113,8 @@ def publish_changes(ctx: WorkerContext, job: jobs.Claimed) -> None:
         log.warning("the changes of job %s will be published by the next re-read: %s", job.id, exc)
 
 
-def execute(
-    ctx: WorkerContext, job: jobs.Claimed, action: str, params: dict[str, Any]
-) -> tuple[str | None, str | None]:
-    """Run the job under the host lock; return (result, None) or (None, error)."""
+def execute(ctx: WorkerContext, job: jobs.Claimed, action: str, params: dict[str, Any]) -> Ending:
+    """Run the job under the host lock; how it ended."""
     try:
         if job.host != ctx.host.name:
             raise BadJob(f"The job is for host {job.host}, not {ctx.host.name}.")
@@ -103,23 +123,23 @@ def execute(
             writer.publish_earlier(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
             writer.mark(ctx.client, ctx.host.name, job.id, job.actor)
             try:
-                return apply_once(ctx, job, known, parsed), None
+                return apply_once(ctx, job, known, parsed)
             finally:
                 # Even a failed change may have changed something: publish it with this job.
                 publish_changes(ctx, job)
     except (ToolError, BadJob, HostBusy) as exc:
-        return None, str(exc)
+        return Ending(error=str(exc))
     except Exception:
         log.exception("job %s (%s) failed unexpectedly", job.id, action)
-        return None, "The worker failed unexpectedly; its log says why."
+        return Ending(error="The worker failed unexpectedly; its log says why.")
 
 
-def give_up(ctx: WorkerContext, job: jobs.Claimed) -> tuple[None, str]:
+def give_up(ctx: WorkerContext, job: jobs.Claimed) -> Ending:
     """Not run again; its record as the host's writer, if an earlier delivery left one, must
     not name whatever changes the host next."""
     with host_lock(ctx.client, ctx.host.name):
         writer.forget(ctx.client, ctx.host.name, job.id)
-    return None, GAVE_UP.format(attempts=job.attempts - 1)
+    return Ending(error=GAVE_UP.format(attempts=job.attempts - 1))
 
 
 def forget_secrets(ctx: WorkerContext, job: jobs.Claimed) -> None:
@@ -143,10 +163,10 @@ def publish(ctx: WorkerContext, type_: str, job: jobs.Claimed, data: dict[str, A
 def run_alone(ctx: WorkerContext, job: jobs.Claimed, action: str, params: dict[str, Any]) -> None:
     """A job delivered again (its worker died) or given up: on its own, as it always ran."""
     publish(ctx, "job.running", job, {"action": action, "target": job.target})
-    result, error = (
-        give_up(ctx, job) if job.attempts > jobs.MAX_ATTEMPTS else execute(ctx, job, action, params)
-    )
-    state = jobs.finish(ctx.database_url, job, action, result=result, error=error)
+    ending = give_up(ctx, job) if job.attempts > jobs.MAX_ATTEMPTS else execute(ctx, job, action, params)
+    result, error = ending.result, ending.error
+    rows = [row.shown() for row in ending.rows] if ending.rows is not None else None
+    state = jobs.finish(ctx.database_url, job, action, result=result, error=error, rows=rows)
     if actions.wanted_secrets(params):
         forget_secrets(ctx, job)
     ended = jobs.Ended(job.id, state, action, job.target, job.actor, result, error)

@@ -160,6 +160,10 @@ class World:
             "UserPatchIn.groups": ["video"],
             "UserPatchIn.groups_add": ["video"],
             "UserPatchIn.groups_remove": [self.group],
+            "BulkIn.logins": [self.user],
+            "BulkIn.action": "lock",
+            "BulkIn.groups": ["video"],
+            "BulkIn.home": "keep",
         }
         by_name: dict[str, Any] = {
             "password": "a-fine-password-1",
@@ -185,6 +189,11 @@ class Request:
         return f"{self.route.label} {self.place.where}:{self.place.name}={shown!r}"
 
 
+# What a body field needs beside it to be read at all: a bulk action's groups are those of
+# add_groups (with any other action, groups are refused whatever they are).
+READ_WITH: dict[str, dict[str, Any]] = {"BulkIn.groups": {"action": "add_groups"}}
+
+
 def request(world: World, route: Route, place: Place, value: Any) -> Request:
     """``route`` with ``value`` in ``place`` and valid values in what it requires elsewhere."""
     url, query = route.path, {}
@@ -201,6 +210,8 @@ def request(world: World, route: Route, place: Place, value: Any) -> Request:
             if other.where == "body" and (other == place or other.required):
                 given = value if other == place else world.valid(route, other)
                 body[other.name] = [given] if other == place and other.many else given
+        if place.where == "body":
+            body.update(READ_WITH.get(f"{route.body}.{place.name}", {}))
         if not body:  # a PATCH requires no field, but one at least: the first takes a valid value
             first = next(p for p in route.places if p.where == "body")
             body[first.name] = world.valid(route, first)

@@ -129,6 +129,10 @@ class Worker:
         self._runtime.prepare()
         self._heartbeat.beat()
 
+    def reread(self) -> None:
+        """Read the host again, as the worker does on start: after a test wrote its files."""
+        self._runtime.prepare()
+
     def run_queued(self) -> list[str]:
         """Run every job waiting on the host's queue, as the worker takes them; their ids."""
         ran = []

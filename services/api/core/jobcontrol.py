@@ -96,6 +96,12 @@ def retriable(db_sessions: sessionmaker[DbSession], job_id: str) -> Job:
             status.HTTP_409_CONFLICT,
             f"The job {job_id!r} is {job.state}: only a failed or cancelled job can be retried.",
         )
+    if job.action == Action.BATCH:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "A bulk action is not retried as a whole (its rows may have been made): "
+            "select the users it did not change and run it again.",
+        )
     if actions.wanted_secrets(job.params):
         raise HTTPException(
             status.HTTP_409_CONFLICT,

@@ -52,6 +52,7 @@ def job_out(job: Job, limits: StuckAfter | None = None, now: datetime | None = N
         result=job.result,
         error=job.error,
         params=job.params,
+        rows=job.rows,
         started_at=started,
         age_seconds=round(max(0.0, (now - created).total_seconds()), 3),
         stuck=(limits or StuckAfter()).stuck(job.state, created, started, now),

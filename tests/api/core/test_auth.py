@@ -30,6 +30,7 @@ MUTATIONS: list[Call] = [
     ("POST", "/api/v1/users/alice/password", {"json": {"password": "a new secret"}}),
     ("POST", "/api/v1/users/alice/lock", {}),
     ("POST", "/api/v1/users/alice/unlock", {}),
+    ("POST", "/api/v1/users/bulk", {"json": {"logins": ["alice", "bob"], "action": "lock"}}),
     ("POST", "/api/v1/groups", {"json": {"name": "lab"}}),
     ("DELETE", "/api/v1/groups/devs", {}),
     ("POST", "/api/v1/groups/devs/members", {"json": {"logins": ["bob"]}}),

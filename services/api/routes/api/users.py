@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from services.api import schemas
-from services.api.core import changes, readmodel
+from services.api.core import bulk, changes, readmodel
 from services.api.core.readmodel import Filters
 from services.api.deps import (
     AsyncRedisDep,
@@ -63,6 +64,30 @@ async def get_user(login: str, _: CurrentSession, aredis: AsyncRedisDep, host: H
 @router.post("", **ACCEPTED)
 def create_user(body: schemas.UserCreateIn, jobs: SubmitterDep) -> Response:
     return accepted(changes.USER_CREATE.submit(jobs, body))
+
+
+@router.post(
+    "/bulk",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=bulk.BulkAccepted,
+    responses={**PROBLEMS, 422: {"model": schemas.ValidationProblem}},
+)
+def bulk_action(body: bulk.BulkIn, jobs: SubmitterDep) -> Response:
+    """One action on many users, as one job with a row per user (``GET /api/v1/jobs/{id}``
+    gives each row's outcome). Users the change would not change, or whose state conflicts
+    with it, are left out and listed (``skipped``); a user that is not there, or a change
+    that is invalid for one of them, refuses the request, and nothing changes."""
+    made = bulk.plan(jobs, body)
+    try:
+        job = bulk.submit(jobs, made)
+    except bulk.Refused as exc:
+        return JSONResponse(
+            {"detail": str(exc), "errors": exc.problems}, status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+    url = f"/api/v1/jobs/{job.id}"
+    # no-store: the answer may hold the only copy of generated passwords.
+    headers = {"Location": url, "Cache-Control": "no-store"}
+    return JSONResponse(bulk.answer(job, made).model_dump(), status.HTTP_202_ACCEPTED, headers=headers)
 
 
 @router.patch("/{login}", **ACCEPTED)

@@ -191,8 +191,8 @@ def test_jobs_are_listed_newest_first_with_paging_and_a_state_filter(api: ApiWor
     listed = admin.get("/api/v1/jobs").json()
     assert [j["id"] for j in listed] == ids[::-1]
     assert set(listed[0]) == {"id", "state", "action", "target", "actor", "host", "created_at",
-                              "finished_at", "result", "error", "params", "started_at", "age_seconds",
-                              "stuck"}  # fmt: skip
+                              "finished_at", "result", "error", "params", "rows", "started_at",
+                              "age_seconds", "stuck"}  # fmt: skip
     assert listed[0]["created_at"].endswith("Z") and listed[0]["finished_at"] is None
     assert [j["id"] for j in admin.get("/api/v1/jobs", params={"limit": 1, "offset": 1}).json()] == [ids[1]]
     assert len(admin.get("/api/v1/jobs", params={"state": "queued"}).json()) == 3
