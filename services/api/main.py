@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api import errors, openapi
 from services.api.bodylimit import BodyLimit
+from services.api.core import imports
 from services.api.core.jobs import make_queue
 from services.api.core.passwords import PasswordGate
 from services.api.core.readmodel import ReadModels
@@ -32,7 +33,7 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (api.health, api.session, api.users, api.groups, api.jobs, api.hosts, api.accounts,
-                   api.audit, api.fleet):  # fmt: skip
+                   api.audit, api.fleet, api.imports):  # fmt: skip
         router.include_router(module.router)
     # The same users and groups routes for each host of a fleet; the one-host paths above
     # act on the default host (deps.get_host).
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
     app.include_router(api.docs.router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
-    # Before any route parses a body (a later import route gets a larger cap by path here).
-    app.add_middleware(BodyLimit, limit=settings.max_body)
+    # Before any route parses a body; a roster import gets a larger cap (its route reads the
+    # body only once the session is checked).
+    app.add_middleware(BodyLimit, limit=settings.max_body, overrides={api.imports.PATH: imports.MAX_FILE})
     return app

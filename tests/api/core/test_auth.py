@@ -56,10 +56,13 @@ ACCOUNTS: list[Call] = [
     ("POST", "/api/v1/accounts", {"json": {"login": "newcomer", "password": "newcomer-pass-1"}}),
     ("PATCH", "/api/v1/accounts/reader", {"json": {"role": "viewer"}}),
 ]
-# A job's controls: admins only, no job of their own without a job to act on (404 here).
+# A job's controls, and a roster's preview and apply: admins only, no job of their own
+# without a job or preview to act on (404 here; a preview is tested in test_imports.py).
 JOB_CONTROLS: list[Call] = [
     ("POST", "/api/v1/jobs/0123456789abcdef0123456789abcdef/cancel", {}),
     ("POST", "/api/v1/jobs/0123456789abcdef0123456789abcdef/retry", {}),
+    ("POST", "/api/v1/imports", {"content": b"login\nzoe\n", "headers": {"Content-Type": "text/csv"}}),
+    ("POST", "/api/v1/imports/0123456789abcdef0123456789abcdef/apply", {}),
 ]
 OPEN = {("POST", "/api/v1/session"), ("GET", "/api/v1/health")}
 
