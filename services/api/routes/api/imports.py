@@ -49,7 +49,7 @@ async def file_of(request: Request) -> bytes:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=imports.PreviewOut,
-    responses={**PROBLEMS, 413: {"model": schemas.Problem}},
+    responses={**PROBLEMS, 400: {"model": schemas.Problem}, 413: {"model": schemas.Problem}},
     openapi_extra=CSV_BODY,
 )
 async def preview_import(
