@@ -178,8 +178,10 @@ class Applied:
     defaults: Defaults | None = None
 
 
-def apply(host: Host, items: list[Item]) -> Applied:
-    """Apply ``items`` in order."""
+def apply(host: Host, items: list[Item], written: Callable[[Applied], None] | None = None) -> Applied:
+    """Apply ``items`` in order; ``written`` is told as soon as the files are, before the
+    homes are made (a thousand homes take longer than the accounts: the accounts exist,
+    and can be announced, once their lines are written)."""
     try:
         preflight.check(host.sysroot, creates_home=_creates_home(items))
     except ToolError as exc:
@@ -193,6 +195,8 @@ def apply(host: Host, items: list[Item]) -> Applied:
         return Applied([outcomes.get(n) or Outcome(item, error=str(exc)) for n, item in enumerate(items)])
     invalidate_caches(host.sysroot)
     ordered = [outcomes[n] for n in range(len(items))]
+    if written is not None:
+        written(Applied(ordered, files, ctx.defaults))
     maker = functools.cache(lambda: homes.Homes(host.sysroot, ctx.defaults))
     for outcome in ordered:
         _after(host, maker, outcome)

@@ -170,10 +170,9 @@ def apply_set(ctx: WorkerContext, pending: list[Pending]) -> dict[str, Ending]:
         with host_lock(ctx.client, ctx.host.name):
             writer.publish_earlier(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
             writer.mark(ctx.client, ctx.host.name, pending[0].job.id, pending[0].job.actor)
-            applied = changeset.apply(ctx.host, items)
+            applied = changeset.apply(ctx.host, items, written=lambda done: publish_set(ctx, done, pending))
             record_outcomes(endings, applied.outcomes)
             mark_applied(ctx, endings)
-            publish_set(ctx, applied, pending)
     except HostBusy as exc:
         for item in items:
             endings[item.job] = Ending(error=str(exc))

@@ -162,3 +162,19 @@ def test_a_change_waits_for_a_tool_holding_the_files(host: Host, sysroot: Path) 
         timer.join()
     finally:
         lock.unlink(missing_ok=True)
+
+
+def test_the_accounts_are_announced_before_their_homes_are_made(host: Host, sysroot: Path) -> None:
+    """``written`` is told once the lines are written and before the homes exist: a set's
+    events need not wait for a thousand homes."""
+    seen: list[tuple[bool, bool, int]] = []
+
+    def written(applied: changeset.Applied) -> None:
+        home = sysroot / "home" / "hana"
+        seen.append((entry(sysroot, "passwd", "hana") is not None, home.exists(), len(applied.outcomes)))
+
+    items = [Item("j1", Action.USER_CREATE, actions.UserCreate(login="hana", password_hash=HASH))]
+    applied = changeset.apply(host, items, written=written)
+    assert seen == [(True, False, 1)]
+    assert applied.outcomes[0].result == "User hana created, home /home/hana"
+    assert (sysroot / "home" / "hana" / ".bashrc").is_file()
