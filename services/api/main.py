@@ -88,12 +88,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # And ahead of FastAPI itself for an anonymous GET (see fastpath): the load-tested requests.
     app.fast = {"/login/": answered(app.state.login_page), "/": LoginRedirect()}
     for module in (pages.session, pages.dashboard, pages.users, pages.groups, pages.jobs, pages.audit,
-                   pages.accounts, pages.fleet, pages.docs):  # fmt: skip
+                   pages.accounts, pages.fleet, pages.docs, pages.imports):  # fmt: skip
         app.include_router(module.router)
     app.include_router(api_router())
     app.include_router(api.docs.router)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     # Before any route parses a body; a roster import gets a larger cap (its route reads the
     # body only once the session is checked).
-    app.add_middleware(BodyLimit, limit=settings.max_body, overrides={api.imports.PATH: imports.MAX_FILE})
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body,
+        overrides={api.imports.PATH: imports.MAX_FILE, pages.imports.PATH: imports.MAX_FILE},
+    )
     return app

@@ -90,7 +90,7 @@ def test_every_field_is_labelled_focus_is_visible_and_nothing_scrolls_sideways(
     for width in (1280, 390):
         page = new_context(viewport={"width": width, "height": 800}).new_page()
         log_in(page, stack.url, *ADMIN)
-        for path in [*PAGES, "/accounts/"]:
+        for path in [*PAGES, "/accounts/", "/imports/"]:
             page.goto(stack.url + path)
             unlabelled = page.evaluate("""() => [...document.querySelectorAll(
                     'input:not([type=hidden]), select, textarea')]
