@@ -178,10 +178,20 @@ class Applied:
     defaults: Defaults | None = None
 
 
-def apply(host: Host, items: list[Item], written: Callable[[Applied], None] | None = None) -> Applied:
+# How often a set's caller hears how far the homes have got (``progressed``), in items.
+PROGRESS_EVERY = 100
+
+
+def apply(
+    host: Host,
+    items: list[Item],
+    written: Callable[[Applied], None] | None = None,
+    progressed: Callable[[int], None] | None = None,
+) -> Applied:
     """Apply ``items`` in order; ``written`` is told as soon as the files are, before the
     homes are made (a thousand homes take longer than the accounts: the accounts exist,
-    and can be announced, once their lines are written)."""
+    and can be announced, once their lines are written); ``progressed`` is told, every
+    PROGRESS_EVERY items and at the end, how many items are done, homes included."""
     try:
         preflight.check(host.sysroot, creates_home=_creates_home(items))
     except ToolError as exc:
@@ -198,6 +208,8 @@ def apply(host: Host, items: list[Item], written: Callable[[Applied], None] | No
     if written is not None:
         written(Applied(ordered, files, ctx.defaults))
     maker = functools.cache(lambda: homes.Homes(host.sysroot, ctx.defaults))
-    for outcome in ordered:
+    for number, outcome in enumerate(ordered, 1):
         _after(host, maker, outcome)
+        if progressed is not None and (number % PROGRESS_EVERY == 0 or number == len(ordered)):
+            progressed(number)
     return Applied(ordered, files, ctx.defaults)

@@ -170,13 +170,37 @@ def apply_set(ctx: WorkerContext, pending: list[Pending]) -> dict[str, Ending]:
         with host_lock(ctx.client, ctx.host.name):
             writer.publish_earlier(ctx.client, ctx.publisher, ctx.host.name, ctx.host.sysroot)
             writer.mark(ctx.client, ctx.host.name, pending[0].job.id, pending[0].job.actor)
-            applied = changeset.apply(ctx.host, items, written=lambda done: publish_set(ctx, done, pending))
+            applied = changeset.apply(
+                ctx.host, items,
+                written=lambda done: publish_set(ctx, done, pending),
+                progressed=lambda number: publish_progress(ctx, pending, endings, items[:number]),
+            )  # fmt: skip
             record_outcomes(endings, applied.outcomes)
             mark_applied(ctx, endings)
     except HostBusy as exc:
         for item in items:
             endings[item.job] = Ending(error=str(exc))
     return endings
+
+
+def publish_progress(
+    ctx: WorkerContext, pending: list[Pending], endings: dict[str, Ending], done: list[Item]
+) -> None:
+    """``job.progress`` of each batch of the set: how many of its rows are done of how many."""
+    raws = []
+    for p in pending:
+        rows = endings[p.job.id].rows
+        if rows is None:
+            continue
+        made = sum(1 for item in done if item.job == p.job.id)
+        ended_before = sum(1 for row in rows if row.error is not None or row.result is not None)
+        data = {"action": p.action, "target": p.job.target, "done": made + ended_before, "total": len(rows)}
+        raws.append(body("job.progress", ctx.host.name, data, job=p.job.id, actor=p.job.actor))
+    try:
+        if raws:
+            ctx.publisher.publish_many(raws)
+    except redis.RedisError as exc:
+        log.info("job.progress not published: %s", exc)
 
 
 def mark_applied(ctx: WorkerContext, endings: dict[str, Ending]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from services.common import keys
 from services.common.db import Job
 from tests.support.inprocess import Host
+from tests.support.jobs import events
 from tests.support.oracle import check_with_the_tools
 from tests.support.sandbox_files import entry, members
 from tests.support.seed import seed_users
@@ -39,18 +40,24 @@ def _bulk(host: Host, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return answer.json(), job
 
 
-def test_a_bulk_lock_is_one_job_with_a_row_per_user(host: Host) -> None:
-    logins = seed_users(host.sysroot, 30)
+def test_a_bulk_lock_is_one_job_with_a_row_per_user(host: Host, redis_client: redis.Redis) -> None:
+    logins = seed_users(host.sysroot, 250)
     host.worker.reread()
     answer, job = _bulk(host, {"logins": logins, "action": "lock"})
-    assert answer["rows"] == 30 and answer["skipped"] == [] and answer["credentials"] == []
-    assert job["state"] == "succeeded" and job["action"] == "batch" and job["target"] == "30 users"
-    assert job["result"] == "30 of 30 changes made."
+    assert answer["rows"] == 250 and answer["skipped"] == [] and answer["credentials"] == []
+    assert job["state"] == "succeeded" and job["action"] == "batch" and job["target"] == "250 users"
+    assert job["result"] == "250 of 250 changes made."
+    mine = events(redis_client, job["id"])
+    progress = [(e["data"]["done"], e["data"]["total"]) for e in mine if e["type"] == "job.progress"]
+    assert progress == [(100, 250), (200, 250), (250, 250)]
+    types = [e["type"] for e in mine]
+    assert types[:2] == ["job.queued", "job.running"] and types[-1] == "job.succeeded"
+    assert types.index("user.updated") < types.index("job.progress"), "the accounts are announced first"
     assert [r["target"] for r in job["rows"]] == logins
     assert all(r["action"] == "user.lock" and r["result"] and r["error"] is None for r in job["rows"])
     assert all(_shadow_hash(host.sysroot, login).startswith("!") for login in logins)
     listed = host.api.admin().get("/api/v1/users", params={"locked": "true", "system": "false"}).json()
-    assert listed["total"] == 30
+    assert listed["total"] == 250
     check_with_the_tools(host.sysroot)
 
 
