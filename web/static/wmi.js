@@ -607,6 +607,10 @@ function swapRows(tbody, fresh) {
     if (old && served(old) === tr.outerHTML) return old;
     served(tr);
     flash(tr);
+    // A row that changed keeps its tick in the selection of the bulk actions.
+    const picked = old?.querySelector("input[name=logins]");
+    const pick = tr.querySelector("input[name=logins]");
+    if (picked && pick) pick.checked = picked.checked;
     return tr;
   });
   tbody.replaceChildren(...rows);

@@ -4,17 +4,15 @@ through ``core.imports``, as plain forms that work without the script."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, cast, get_args
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from services.api.core import bulk, imports
+from services.api.core import imports
 from services.api.ui.context import AdminPageDep, PageError
+from services.api.ui.credentials import credentials_csv
 from services.api.ui.forms import FormJobsDep, refusals_as_pages
 from services.api.ui.templates import Pages, html
 
@@ -67,17 +65,8 @@ def apply_page(request: Request, preview_id: str, page: AdminPageDep, form: Form
         kept = imports.take(form.jobs.redis, preview_id, form.jobs.actor)
         job, credentials = imports.apply(form.jobs, kept)
     body = _pages(request).render(
-        "import_sheet.html", page=page, job=job, credentials=credentials, csv_link=_csv_link(credentials)
+        "credentials.html", page=page, job=job, credentials=credentials, csv_link=credentials_csv(credentials)
     )
     response = html(body)
     response.headers["Cache-Control"] = "no-store"  # the only copy of the passwords
     return response
-
-
-def _csv_link(credentials: list[bulk.Credential]) -> str:
-    """The sheet as a CSV the browser saves itself: the passwords are kept nowhere to fetch again."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["login", "full_name", "password"])
-    writer.writerows([c.login, c.full_name, c.password] for c in credentials)
-    return "data:text/csv;charset=utf-8," + quote("\ufeff" + out.getvalue())

@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.datastructures import FormData
 
-from services.api.core import changes, readmodel
-from services.api.core.readmodel import Filters, Row
+from services.api.core import bulk, changes, readmodel
+from services.api.core.readmodel import Filters, ReadModels, Row
 from services.api.deps import DbDep, ReadModelsDep, RedisDep
 from services.api.ui.context import PageDep, PageError
-from services.api.ui.forms import FormJobsDep
+from services.api.ui.credentials import credentials_csv
+from services.api.ui.forms import FormJobsDep, refusals_as_pages
 from services.api.ui.jobnote import job_note
 from services.api.ui.listing import Column, TableSpec, listing
-from services.api.ui.templates import Pages, html
+from services.api.ui.templates import Pages, html, redirect
+from services.common import actions
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,3 +120,55 @@ def unlock_user(login: str, form: FormJobsDep) -> Response:
 @router.post("/users/{login}/delete")
 def delete_user(login: str, form: FormJobsDep) -> Response:
     return form.submit(changes.USER_DELETE, "/users/", login, confirm=True)
+
+
+def _selected(fields: FormData, models: ReadModels, host: str) -> list[str]:
+    """The users ticked, or all those the page's filter matches (its hidden fields)."""
+    if fields.get("all_matching") != "yes":
+        return [v for v in fields.getlist("logins") if isinstance(v, str)]
+
+    def given(name: str) -> str:
+        return str(fields.get(f"filter_{name}") or "")
+
+    filters = Filters(q=given("q"), group=given("group") or None, locked=LOCKED.get(given("locked")),
+                      system=None if given("system") else False)  # fmt: skip
+    found = models.current(host).users.select(filters, limit=actions.BATCH_MAX)
+    if given("total") != str(found.total):
+        # Users came or went since the page was shown: "all" is no longer what the admin saw.
+        raise PageError(
+            409, f"The search now matches {found.total} users, not the {given('total')} shown: look again."
+        )
+    if found.total > actions.BATCH_MAX:
+        raise PageError(422, f"{found.total} users match: narrow the search to {actions.BATCH_MAX} at most.")
+    return [row.name for row in found.rows]
+
+
+@router.post("/users/bulk")
+def bulk_page(request: Request, page: PageDep, form: FormJobsDep, models: ReadModelsDep) -> Response:
+    """The action bar of the users page: one job for the users ticked, or for all those the
+    page's filter matches; new passwords, if any, on a sheet shown once."""
+    fields = form.fields
+    logins = _selected(fields, models, form.jobs.host)
+    if not logins:
+        raise PageError(422, "Tick the users to act on, or all those matching the filter.")
+    if fields.get("action") == "delete" and fields.get("confirm") != "yes":
+        raise PageError(422, f"Tick the box that confirms the deletion of {len(logins)} users.")
+    groups = str(fields.get("groups") or "").replace(",", " ").split()
+    with refusals_as_pages():
+        body = bulk.BulkIn.model_validate(
+            {"logins": logins, "action": fields.get("action"), "home": fields.get("home") or "keep",
+             "groups": groups if fields.get("action") in ("add_groups", "remove_groups") else []}
+        )  # fmt: skip
+        made = bulk.plan(form.jobs, body)
+        try:
+            job = bulk.submit(form.jobs, made)
+        except bulk.Refused as exc:
+            raise PageError(422, f"{exc} " + " ".join(p["problem"] for p in exc.problems[:5])) from None
+    if made.credentials:
+        sheet = _pages(request).render("credentials.html", page=page, job=job, credentials=made.credentials,
+                                       csv_link=credentials_csv(made.credentials))  # fmt: skip
+        response = html(sheet)
+        response.headers["Cache-Control"] = "no-store"  # the only copy of the passwords
+        return response
+    back = form.link("/users/")
+    return redirect(f"{back}{'&' if '?' in back else '?'}job={job.id}")

@@ -192,3 +192,56 @@ def test_a_deletion_by_form_needs_its_box_ticked(api: ApiWorld) -> None:
     assert page.status_code == 422
     assert refusal(page) == "Tick the box that confirms the deletion of 'alice'."
     assert api.recorded() == before
+
+
+def test_the_action_bar_acts_on_the_users_ticked(api: ApiWorld) -> None:
+    admin = api.admin()
+    page = admin.get("/users/")
+    assert 'form="bulk"' in page.text and 'action="/users/bulk"' in page.text
+    assert 'form="bulk"' not in api.viewer().get("/users/").text, "a viewer has nothing to tick"
+    done = post_form(admin, "/users/bulk", {"logins": ["alice", "bob"], "action": "lock"})
+    action, target, params = form_job(api, done, "/users/")
+    assert (action, target) == ("batch", "2 users")
+    assert [(r["action"], r["target"]) for r in params["rows"]] == [
+        ("user.lock", "alice"),
+        ("user.lock", "bob"),
+    ]
+
+
+def test_all_matching_the_filter_are_the_users_the_page_counts(many: ApiWorld) -> None:
+    admin = many.admin()
+    listed = admin.get("/users/", params={"group": "staff"})
+    count = int(re.search(r"data-count>(\d+)<", listed.text).group(1))  # type: ignore[union-attr]
+    fields = {"all_matching": "yes", "filter_group": "staff", "action": "add_groups", "groups": "audio"}
+    stale = post_form(many.admin(), "/users/bulk", {**fields, "filter_total": str(count + 1)})
+    assert stale.status_code == 409 and f"now matches {count} users" in refusal(stale)
+    assert f'name="filter_total" value="{count}"' in listed.text
+    done = post_form(admin, "/users/bulk", {**fields, "filter_total": str(count)})
+    _action, target, params = form_job(many, done, "/users/")
+    staff = {r["target"] for r in params["rows"]}
+    assert target == f"{count} users" and len(staff) == count > 5
+    assert all(r["params"]["groups_add"] == ["audio"] for r in params["rows"])
+
+
+def test_new_passwords_come_on_a_sheet_shown_once(api: ApiWorld) -> None:
+    admin = api.admin()
+    sheet = post_form(admin, "/users/bulk", {"logins": ["alice", "bob"], "action": "generate_passwords"})
+    assert sheet.status_code == 200 and sheet.headers["cache-control"] == "no-store"
+    cards = re.findall(r"Login: <code>([^<]+)</code></p>\s*<p>Password: <code>([^<]+)</code>", sheet.text)
+    assert sorted(login for login, _ in cards) == ["alice", "bob"]
+    [job_id] = re.findall(r'href="/jobs/([0-9a-f]{32})/"', sheet.text)
+    _action, _target, params = job_made(api, job_id)
+    assert all(r["params"]["password_hash"] == "(set)" for r in params["rows"])
+    assert all(password not in str(params) for _, password in cards)
+
+
+def test_the_action_bar_refuses_in_words(api: ApiWorld) -> None:
+    admin = api.admin()
+    before = api.recorded()
+    nothing = post_form(admin, "/users/bulk", {"action": "lock"})
+    assert nothing.status_code == 422 and "Tick the users" in refusal(nothing)
+    unconfirmed = post_form(admin, "/users/bulk", {"logins": ["alice"], "action": "delete"})
+    assert unconfirmed.status_code == 422 and "confirms the deletion" in refusal(unconfirmed)
+    unknown = post_form(admin, "/users/bulk", {"logins": ["alice", "nosuchuser"], "action": "lock"})
+    assert unknown.status_code == 422 and "There is no user 'nosuchuser'" in refusal(unknown)
+    assert api.recorded() == before
