@@ -168,3 +168,15 @@ def test_a_batch_delivered_again_does_not_apply_its_rows_twice(host: Host) -> No
     ]  # fmt: skip
     assert all(entry(host.sysroot, "passwd", login) is None for login in logins)
     check_with_the_tools(host.sysroot)
+
+
+def test_the_job_page_shows_each_row_and_how_it_ended(host: Host) -> None:
+    logins = seed_users(host.sysroot, 3)
+    host.worker.reread()
+    _answer, job = _bulk(host, {"logins": logins, "action": "lock"})
+    page = host.api.admin().get(f"/jobs/{job['id']}/")
+    assert page.status_code == 200 and "3, one per row below" in page.text
+    for login in logins:
+        assert f'<th scope="row">{login}</th>' in page.text
+    assert page.text.count('badge-succeeded">succeeded') == 3  # each row's (the job's own is live: data-badge)
+    assert "password_hash" not in page.text
