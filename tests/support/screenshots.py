@@ -82,7 +82,8 @@ def main(out: Path) -> int:
                 log_in(page, stack.url, *ADMIN)
                 for name, path in (("dashboard", "/"), ("users", "/users/"), ("user", "/users/alice_martin/"),
                                    ("groups", "/groups/"), ("group", "/groups/teachers/"), ("jobs", "/jobs/"),
-                                   ("audit", "/audit/"), ("accounts", "/accounts/")):  # fmt: skip
+                                   ("audit", "/audit/"), ("accounts", "/accounts/"),
+                                   ("imports", "/imports/")):  # fmt: skip
                     shoot(page, stack.url + path, out / f"{name}.png")
                 page.set_viewport_size({"width": PHONE, "height": 844})
                 shoot(page, f"{stack.url}/users/", out / "users-phone.png", full=False)
