@@ -178,5 +178,6 @@ def test_the_job_page_shows_each_row_and_how_it_ended(host: Host) -> None:
     assert page.status_code == 200 and "3, one per row below" in page.text
     for login in logins:
         assert f'<th scope="row">{login}</th>' in page.text
-    assert page.text.count('badge-succeeded">succeeded') == 3  # each row's (the job's own is live: data-badge)
+    # Each row's badge (the job's own is a live one: it has a data-badge too).
+    assert page.text.count('badge-succeeded">succeeded') == 3
     assert "password_hash" not in page.text
