@@ -178,8 +178,11 @@ def apply_set(ctx: WorkerContext, pending: list[Pending]) -> dict[str, Ending]:
             record_outcomes(endings, applied.outcomes)
             mark_applied(ctx, endings)
     except HostBusy as exc:
-        for item in items:
-            endings[item.job] = Ending(error=str(exc))
+        busy = {item.job for item in items}
+        for job_id in busy:
+            endings[job_id] = Ending(error=str(exc))
+        # A batch none of whose rows could run ends from its rows all the same.
+        record_outcomes({k: v for k, v in endings.items() if k not in busy}, [])
     return endings
 
 
