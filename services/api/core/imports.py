@@ -7,9 +7,10 @@ batch job, but only while the host is as the preview saw it: its model's digest,
 the preview, must not have moved (409 otherwise: preview again).
 
 Modes: ``create`` makes the people not on the host and leaves those who are (``unchanged``).
-``sync`` takes the file as the whole of a cohort, a group: the people of the group who are not
-in the file are ``leave`` rows (locked, archived, or kept: ``leavers``), the people in it
-whose full name, shell or groups differ are ``update`` rows.
+``sync`` takes the file as the whole of a cohort, a group: everyone in the file is put in the
+group, the people of the group who are not in the file are ``leave`` rows (locked, archived,
+or kept: ``leavers``), the people in it whose full name or shell differ, or who lack a group
+the file gives them, are ``update`` rows (groups are added, never taken away).
 
 Passwords: one given in the file is checked, hashed at once, and only its hash is kept
 with the preview (as a job's is kept aside, ``keys.job_secret``); a row without one gets a
@@ -107,6 +108,9 @@ def preview(
     except roster.RosterError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     kept = Kept(actor=jobs.actor, host=jobs.host, digest=digest)
+    if mode == "sync" and group is not None:
+        for row in found.rows:  # everyone in the file belongs to the cohort
+            row.groups = [*row.groups, group] if group not in row.groups else row.groups
     rows = [_preview_row(snap, row, mode, kept) for row in found.rows]
     if mode == "sync" and group is not None:
         rows += _leavers(snap, group, {row.login for row in found.rows}, leavers, kept)

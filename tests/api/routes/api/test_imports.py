@@ -102,8 +102,8 @@ def test_a_sync_updates_the_cohort_and_locks_its_leavers(host: Host) -> None:
     lines = [
         "login,full_name,groups",
         f"{logins[0]},New Name,class6b",
-        f"{logins[1]},,class6b",
-        "newpupil,New Pupil,class6b",
+        f"{logins[1]},,",
+        "newpupil,New Pupil,",  # the cohort group added to each,
     ]
     raw = "\n".join(lines) + "\n"
     preview = _preview(admin, raw.encode(), mode="sync", group="class6b")
