@@ -35,3 +35,10 @@ def test_the_tool_cost_runs_on_a_sandbox_of_each_size() -> None:
     assert done.returncode == 0 and [(r[0], r[1]) for r in rows] == [
         ("0", "disk"), ("0", "shm"), ("20", "disk"), ("20", "shm")
     ]  # fmt: skip
+
+
+@pytest.mark.timeout(300)
+def test_the_worker_memory_steps_run() -> None:
+    done = run_command(["loadtest.workermem", "--accounts", "50", "--set", "20", "--trace"], 240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "after a set of 20 creations (0 refused)" in done.stdout and "after 5 more" in done.stdout
