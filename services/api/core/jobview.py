@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.api import schemas
+from services.api.core.clock import aware
 from services.common.db import Job, utcnow
 from services.common.settings import Settings
 
@@ -31,15 +32,10 @@ class StuckAfter:
         return False
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes; every one stored is UTC."""
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
-
-
 def job_out(job: Job, limits: StuckAfter | None = None, now: datetime | None = None) -> schemas.JobOut:
     now = now or utcnow()
-    created = _aware(job.created_at) or job.created_at
-    started = _aware(job.started_at)
+    created = aware(job.created_at)
+    started = aware(job.started_at) if job.started_at else None
     return schemas.JobOut(
         id=job.id,
         state=job.state,
@@ -48,7 +44,7 @@ def job_out(job: Job, limits: StuckAfter | None = None, now: datetime | None = N
         actor=job.actor,
         host=job.host,
         created_at=created,
-        finished_at=_aware(job.finished_at),
+        finished_at=aware(job.finished_at) if job.finished_at else None,
         result=job.result,
         error=job.error,
         params=job.params,
