@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 
+from tests.support.stack import ADMIN
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -79,6 +81,17 @@ def log_in(page: Page, base_url: str, login: str, password: str) -> None:
 def live(page: Page) -> None:
     """Wait until the page's event stream is open (its indicator says Live)."""
     expect(page.locator("[data-conn]")).to_have_text("Live", timeout=10_000)
+
+
+def live_page(new_context: NewContext, base_url: str, path: str, *, marked: bool = True) -> Page:
+    """An admin's page at ``path``, its event stream open; ``marked`` for :func:`same_document`."""
+    page = new_context().new_page()
+    log_in(page, base_url, *ADMIN)
+    page.goto(base_url + path)
+    live(page)
+    if marked:
+        no_reload(page)
+    return page
 
 
 def row(page: Page, login: str) -> Locator:

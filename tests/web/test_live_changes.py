@@ -15,7 +15,7 @@ import subprocess
 from playwright.sync_api import expect
 
 from tests.support.api import logged_in_client, wait_job
-from tests.support.browser import NewContext, live, log_in, no_reload, row, same_document
+from tests.support.browser import NewContext, live, live_page, log_in, no_reload, row, same_document
 from tests.support.sandbox_files import entry, members
 from tests.support.stack import ADMIN, Stack
 
@@ -30,11 +30,7 @@ OTHERS_CHANGE = 2000  # ms
 def test_a_user_created_through_the_form_shows_its_job_reach_done(
     stack: Stack, new_context: NewContext
 ) -> None:
-    page = new_context().new_page()
-    log_in(page, stack.url, *ADMIN)
-    page.goto(f"{stack.url}/users/")
-    live(page)
-    no_reload(page)
+    page = live_page(new_context, stack.url, "/users/")
     page.get_by_text("New user").click()
     page.get_by_label("Login", exact=True).fill("form_user")
     page.get_by_label("Full name").fill("Form User")
@@ -137,11 +133,7 @@ def test_a_filtered_page_counts_and_shows_the_creations_and_deletions_that_belon
 ) -> None:
     """Issue 11: the browser holds one page of rows, not the list; on an event it asks the server
     for the page again, so what it shows follows the filter (here ``q=shown_``) as the server's."""
-    page = new_context().new_page()
-    log_in(page, stack.url, *ADMIN)
-    page.goto(f"{stack.url}/users/?q=shown_")
-    live(page)
-    no_reload(page)
+    page = live_page(new_context, stack.url, "/users/?q=shown_")
     count = page.locator("[data-count]")
     expect(count).to_have_text("0")
     expect(page.locator("[data-empty]")).to_be_visible()
@@ -174,11 +166,7 @@ def test_a_filtered_page_counts_and_shows_the_creations_and_deletions_that_belon
 def test_a_useradd_behind_our_back_appears_in_an_open_users_page(
     stack: Stack, new_context: NewContext
 ) -> None:
-    page = new_context().new_page()
-    log_in(page, stack.url, *ADMIN)
-    page.goto(f"{stack.url}/users/")
-    live(page)
-    no_reload(page)
+    page = live_page(new_context, stack.url, "/users/")
     subprocess.run(
         ["useradd", "--prefix", str(stack.sysroot), "-c", "Typed By Hand", "--", "by_hand"], check=True
     )

@@ -19,7 +19,7 @@ from services.common import keys
 from services.common.db import Job, sessionmaker_for, utcnow
 from services.common.events import Publisher
 from tests.support.api import logged_in_client
-from tests.support.browser import NewContext, live, log_in, no_reload, row, same_document
+from tests.support.browser import NewContext, live, live_page, log_in, row, same_document
 from tests.support.stack import ADMIN, Stack
 from tests.support.wait import wait_for
 
@@ -33,10 +33,7 @@ def test_a_burst_of_events_costs_the_page_a_handful_of_requests(
     stack: Stack, new_context: NewContext
 ) -> None:
     """A thousand events in a burst: the page asks for its rows again a few times, not a thousand."""
-    page = new_context().new_page()
-    log_in(page, stack.url, *ADMIN)
-    page.goto(f"{stack.url}/users/")
-    live(page)
+    page = live_page(new_context, stack.url, "/users/", marked=False)
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url) if "/users/" in request.url else None)
     client = redis.Redis.from_url(str(stack.settings.redis_url))
@@ -77,11 +74,7 @@ def test_a_disabled_account_is_logged_out_at_once(stack: Stack, new_context: New
 
 
 def test_the_page_catches_up_after_the_event_stream_was_lost(stack: Stack, new_context: NewContext) -> None:
-    page = new_context().new_page()
-    log_in(page, stack.url, *ADMIN)
-    page.goto(f"{stack.url}/users/")
-    live(page)
-    no_reload(page)
+    page = live_page(new_context, stack.url, "/users/")
     conn = page.locator("[data-conn]")
 
     stack.stop_web()  # api and events: the whole origin
@@ -105,10 +98,7 @@ def _in_read_model(stack: Stack, login: str) -> bool:
 
 
 def test_a_burst_of_notifications_is_folded(stack: Stack, new_context: NewContext) -> None:
-    page = new_context().new_page()
-    log_in(page, stack.url, *ADMIN)
-    page.goto(f"{stack.url}/groups/")
-    live(page)
+    page = live_page(new_context, stack.url, "/groups/", marked=False)
     client = redis.Redis.from_url(str(stack.settings.redis_url))
     publisher = Publisher(client, 1000)
     for n in range(15):
@@ -132,11 +122,7 @@ def test_a_stuck_job_is_flagged_and_cancelled_live(stack: Stack, new_context: Ne
             db.add(Job(id=stuck, host=stack.settings.host_name, action="user.lock", target="nobody_here",
                        actor=ADMIN[0], state="queued", params={"login": "nobody_here"},
                        created_at=utcnow() - timedelta(minutes=2)))  # fmt: skip
-        page = new_context().new_page()
-        log_in(page, stack.url, *ADMIN)
-        page.goto(f"{stack.url}/jobs/")
-        live(page)
-        no_reload(page)
+        page = live_page(new_context, stack.url, "/jobs/")
         row = page.locator(f'[data-rows] tr[data-key="{stuck}"]')
         expect(row.locator("[data-stuck]")).to_be_visible()
         expect(row.locator("[data-age]")).to_have_text("queued 2 min ago")
